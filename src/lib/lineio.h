@@ -1,0 +1,86 @@
+/*
+ * lineio: buffered line input and output for record streams (Contract 1).
+ *
+ * struct lreader reads delimiter-separated records from a file descriptor
+ * with one read(2) per buffer, not per line. A line handed out points into
+ * the reader's buffer, is NUL-terminated in place (the delimiter, and a
+ * '\r' before a '\n' delimiter, are removed) and stays valid until the
+ * next lr_next() call. Lines may be as long as the reader's maximum; a
+ * longer one is skipped whole and reported as LR_TOOLONG, so one huge line
+ * cannot exhaust memory. Lines are numbered from 1.
+ *
+ * Once a stop is requested (stop.h), the reader reads nothing more but
+ * still hands out the complete lines already in its buffer, then a
+ * trailing fragment as LR_CUT: what left the pipe is never dropped
+ * unseen.
+ *
+ * struct lwriter collects output in one buffer and writes it with
+ * write(2) when full, on lw_flush() or, when unbuffered, at each
+ * lw_end_record(). The first write error sticks: every later call fails
+ * with the same errno, so a caller may check once per record. EPIPE is an
+ * ordinary error here; SIGPIPE must be ignored (see stop.h).
+ *
+ * Neither is thread-safe; use one per thread.
+ */
+#ifndef TXS_LINEIO_H
+#define TXS_LINEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LR_DEFAULT_MAX (256u << 20)	/* bytes: a line longer is LR_TOOLONG */
+
+enum lr_status {
+	LR_ERROR = -1,		/* read error, errno set */
+	LR_EOF = 0,
+	LR_LINE = 1,
+	LR_TOOLONG = 2,		/* line skipped; line->len is its length */
+	LR_CUT = 3,		/* a stop cut this line short: data is what came */
+};
+
+struct line {
+	char *data;		/* NUL-terminated, delimiter removed */
+	size_t len;
+	unsigned long long no;	/* 1-based */
+};
+
+struct lreader {
+	int fd;
+	const char *name;	/* for diagnostics: "-" is shown as "stdin" */
+	int delim;
+	size_t max;
+	char *buf;
+	size_t cap, start, end;	/* unread bytes are buf[start..end) */
+	unsigned long long lineno;
+	bool eof;
+	bool stopped;		/* eof came from a stop request */
+};
+
+/* Open path ("-" is stdin). Returns 0, or -1 with errno set. */
+int lr_open(struct lreader *r, const char *path, int delim, size_t max);
+void lr_init_fd(struct lreader *r, int fd, const char *name, int delim, size_t max);
+enum lr_status lr_next(struct lreader *r, struct line *line);
+void lr_close(struct lreader *r);
+const char *lr_name(const struct lreader *r);
+
+struct lwriter {
+	int fd;
+	char *buf;
+	size_t cap, len;
+	bool unbuffered;
+	int err;		/* errno of the first failed write, or 0 */
+};
+
+#define LW_DEFAULT_CAP (64u << 10)
+
+int lw_init(struct lwriter *w, int fd, size_t cap, bool unbuffered);
+/* Room for at least n bytes at the returned pointer, or NULL on error. */
+char *lw_reserve(struct lwriter *w, size_t n);
+static inline void lw_commit(struct lwriter *w, size_t n) { w->len += n; }
+int lw_write(struct lwriter *w, const void *p, size_t n);
+/* Ends a record: flushes when unbuffered. Returns -1 once writing failed. */
+int lw_end_record(struct lwriter *w);
+int lw_flush(struct lwriter *w);
+void lw_free(struct lwriter *w);
+
+#endif

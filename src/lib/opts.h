@@ -1,0 +1,55 @@
+/*
+ * opts: the parts of a command line every txstream program shares
+ * (DESIGN.md, Contract 6): -q, -v, --log-format, --help, --version, and
+ * the parsers for numbers and durations, so that "1.5s" or "-n 12x" means
+ * the same, or fails the same way, in every program.
+ *
+ * Parsers return 0 and store the value, or -1 and leave it untouched;
+ * they never print. Callers name the option in their message.
+ */
+#ifndef TXS_OPTS_H
+#define TXS_OPTS_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+/* Long-only options every program accepts; private ones start above. */
+enum {
+	OPT_HELP = 0x100,
+	OPT_VERSION,
+	OPT_LOG_FORMAT,
+	OPT_PRIVATE,
+};
+
+#define OPTS_COMMON_SHORT "qv"
+#define OPTS_COMMON_LONG \
+	{ "help", no_argument, NULL, OPT_HELP }, \
+	{ "version", no_argument, NULL, OPT_VERSION }, \
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }
+
+enum opts_result {
+	OPTS_NOT_COMMON,	/* not one of the shared options */
+	OPTS_HANDLED,
+	OPTS_HELP,		/* print the full help on stdout, exit 0 */
+	OPTS_VERSION,		/* opts_version(), exit 0 */
+	OPTS_BAD,		/* bad value, already reported; exit 64 */
+};
+
+enum opts_result opts_common(int c, const char *arg);
+void opts_version(void);
+
+/*
+ * A duration: "N" (seconds), "Nms", "Ns", "Nm", "Nh"; N may have a
+ * fraction ("0.5s"). Negative, empty, or trailing garbage is an error.
+ */
+int opts_duration(const char *s, double *seconds);
+
+/* A whole number in [min, max], decimal, no sign, no trailing garbage. */
+int opts_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A finite, non-negative decimal number such as a rate ("30", "0.5"). */
+int opts_rate(const char *s, double *out);
+
+#endif

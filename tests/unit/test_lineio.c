@@ -1,0 +1,163 @@
+/* lineio: the line reader on awkward input, through a real pipe or file. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/lineio.h"
+#include "lib/stop.h"
+#include "tap.h"
+
+/* A reader over the given bytes, from a temporary file. */
+static void
+reader_over(struct lreader *r, const char *data, size_t len, int delim, size_t max)
+{
+	char path[] = "/tmp/txs-lineio-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0) {
+		perror("temporary file");
+		exit(99);
+	}
+	unlink(path);
+	lr_init_fd(r, fd, "test", delim, max);
+}
+
+static int
+line_is(struct lreader *r, const char *want, unsigned long long no)
+{
+	struct line l;
+	enum lr_status st = lr_next(r, &l);
+
+	if (st != LR_LINE) {
+		printf("# status %d, wanted a line\n", st);
+		return 0;
+	}
+	if (l.len != strlen(want) || memcmp(l.data, want, l.len) != 0 || l.data[l.len] != '\0' || l.no != no) {
+		printf("# got line %llu '%.*s', wanted %llu '%s'\n", l.no, (int)l.len, l.data, no, want);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+at_eof(struct lreader *r)
+{
+	struct line l;
+
+	return lr_next(r, &l) == LR_EOF && lr_next(r, &l) == LR_EOF;
+}
+
+int
+main(void)
+{
+	struct lreader r;
+	struct line l;
+	char *big;
+	size_t bigsz = 3u << 20;	/* longer than the initial buffer, many reads */
+
+	stop_init();	/* SIGPIPE ignored, as in every program */
+
+	reader_over(&r, "a\nbb\n\nccc\n", 10, '\n', 0);
+	ok(line_is(&r, "a", 1) && line_is(&r, "bb", 2) && line_is(&r, "", 3) &&
+	    line_is(&r, "ccc", 4) && at_eof(&r), "lines, an empty one included, numbered from 1");
+	lr_close(&r);
+
+	reader_over(&r, "x\r\ny\r\n", 6, '\n', 0);
+	ok(line_is(&r, "x", 1) && line_is(&r, "y", 2) && at_eof(&r), "a trailing CR is removed");
+	lr_close(&r);
+
+	reader_over(&r, "x\ry\n", 4, '\n', 0);
+	ok(line_is(&r, "x\ry", 1), "a CR inside a line stays");
+	lr_close(&r);
+
+	reader_over(&r, "last", 4, '\n', 0);
+	ok(line_is(&r, "last", 1) && at_eof(&r), "a last line without newline");
+	lr_close(&r);
+
+	reader_over(&r, "", 0, '\n', 0);
+	ok(at_eof(&r), "empty input is EOF at once");
+	lr_close(&r);
+
+	reader_over(&r, "a\0b\nc\0", 6, '\0', 0);
+	ok(line_is(&r, "a", 1) && line_is(&r, "b\nc", 2) && at_eof(&r), "NUL as delimiter keeps newlines");
+	lr_close(&r);
+
+	big = malloc(bigsz + 16);
+	memset(big, 'x', bigsz);
+	memcpy(big + bigsz, "\nend\n", 5);
+	reader_over(&r, big, bigsz + 5, '\n', 0);
+	ok(lr_next(&r, &l) == LR_LINE && l.len == bigsz && l.data[0] == 'x' && l.data[bigsz - 1] == 'x',
+	    "a 3 MiB line arrives whole");
+	ok(line_is(&r, "end", 2) && at_eof(&r), "and the next line after it");
+	lr_close(&r);
+
+	reader_over(&r, big, bigsz + 5, '\n', 1000);
+	ok(lr_next(&r, &l) == LR_TOOLONG && l.len == bigsz && l.no == 1,
+	    "a line over the maximum is skipped with its length");
+	ok(line_is(&r, "end", 2) && at_eof(&r), "and reading goes on at the next line");
+	lr_close(&r);
+
+	memcpy(big + 1000, "\n", 1);
+	memcpy(big + 2001, "\n", 1);
+	reader_over(&r, big, 2002, '\n', 1000);
+	ok(lr_next(&r, &l) == LR_LINE && l.len == 1000, "a line of exactly the maximum is kept");
+	ok(lr_next(&r, &l) == LR_LINE && l.len == 1000 && l.no == 2, "and the next one of the same length");
+	lr_close(&r);
+
+	memset(big, 'x', 1001);
+	memcpy(big + 1001, "\nok\n", 4);
+	reader_over(&r, big, 1005, '\n', 1000);
+	ok(lr_next(&r, &l) == LR_TOOLONG && l.len == 1001 && l.no == 1, "a line of the maximum + 1 is too long");
+	ok(line_is(&r, "ok", 2) && at_eof(&r), "and the next line is read");
+	lr_close(&r);
+
+	memset(big, 'x', 2002);
+	reader_over(&r, big, 1500, '\n', 1000);	/* no delimiter at all before EOF */
+	ok(lr_next(&r, &l) == LR_TOOLONG && l.len == 1500 && l.no == 1 && at_eof(&r),
+	    "an overlong last line without newline is skipped too");
+	lr_close(&r);
+	free(big);
+
+	{
+		struct lwriter w;
+		int fds[2];
+		char buf[64];
+		ssize_t n;
+
+		if (pipe(fds) < 0)
+			return 99;
+		lw_init(&w, fds[1], 8, false);
+		ok(lw_write(&w, "hello", 5) == 0 && w.len == 5, "writer buffers");
+		ok(lw_write(&w, " world", 6) == 0, "writer flushes when full");
+		ok(lw_flush(&w) == 0, "flush");
+		n = read(fds[0], buf, sizeof(buf));
+		ok(n == 11 && memcmp(buf, "hello world", 11) == 0, "bytes arrive in order");
+		close(fds[0]);
+		ok(lw_write(&w, "x", 1) == 0 && lw_flush(&w) == -1 && errno == EPIPE, "closed pipe is EPIPE");
+		ok(lw_write(&w, "y", 1) == -1 && errno == EPIPE, "and the error sticks");
+		lw_free(&w);
+		close(fds[1]);
+	}
+	{
+		/* Last: a stop request cannot be taken back. */
+		int fds[2];
+
+		if (pipe(fds) < 0 || write(fds[1], "a\nb\npar", 7) != 7)
+			return 99;
+		lr_init_fd(&r, fds[0], "pipe", '\n', 0);
+		ok(line_is(&r, "a", 1), "before the stop: a line");
+		raise(SIGTERM);
+		ok(stop_requested(), "SIGTERM is a stop request, not death");
+		ok(line_is(&r, "b", 2), "after it: the complete lines already read");
+		ok(lr_next(&r, &l) == LR_CUT && l.len == 3 && memcmp(l.data, "par", 3) == 0 && l.no == 3,
+		    "then the fragment, as cut");
+		ok(at_eof(&r), "then the end, though the pipe is still open");
+		lr_close(&r);
+		close(fds[1]);
+	}
+	return tap_done();
+}
