@@ -27,3 +27,11 @@ check_program() {
 @test "manpages: txgen --help and txgen(1) agree" {
 	check_program txgen
 }
+
+@test "manpages: kpub --help and kpub(1) agree" {
+	check_program kpub
+}
+
+@test "manpages: kbroker --help and kbroker(1) agree" {
+	check_program kbroker
+}

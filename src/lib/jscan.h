@@ -1,0 +1,68 @@
+/*
+ * jscan: a validating single-pass JSON scanner for one record (RFC 8259).
+ *
+ * jscan() checks that a buffer holds exactly one JSON text (whitespace
+ * around it allowed) and, on the way, notes where the values at a few
+ * dotted paths ("userId", "value.amount") are, without building a tree
+ * and without allocating: the hot path of a filter that needs two fields
+ * out of every line. Strings must be valid UTF-8 with well-formed escapes,
+ * numbers follow the JSON grammar, nesting deeper than JSCAN_MAX_DEPTH is
+ * refused. Paths descend through objects only, not arrays. When a key is
+ * repeated, the last value wins (as in json-c).
+ *
+ * Found values are spans of the input: the raw text, quotes included for
+ * strings; jscan_string() decodes a string span. No global state:
+ * thread-safe. The input need not be NUL-terminated.
+ */
+#ifndef TXS_JSCAN_H
+#define TXS_JSCAN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JSCAN_MAX_DEPTH 64	/* nested objects and arrays */
+#define JPATH_MAX_PARTS 8	/* components of a dotted path */
+#define JSCAN_MAX_PATHS 64	/* paths looked for in one scan */
+
+enum jtype {
+	JT_NONE = 0,		/* not present */
+	JT_NULL, JT_FALSE, JT_TRUE, JT_NUMBER, JT_STRING, JT_ARRAY, JT_OBJECT,
+};
+
+struct jspan {
+	enum jtype type;
+	const char *p;		/* raw text in the scanned buffer */
+	size_t len;
+};
+
+struct jpath {
+	size_t n;
+	const char *part[JPATH_MAX_PARTS];
+	size_t len[JPATH_MAX_PARTS];
+};
+
+struct jscan_error {
+	size_t offset;		/* byte offset of the problem */
+	const char *reason;	/* static text */
+};
+
+/* Split "a.b.c" into parts pointing into dotted (which must outlive p). */
+int jpath_parse(struct jpath *p, const char *dotted);
+
+/*
+ * Scan len bytes at s. For each of the npaths paths, out[i] is the value
+ * found there, or JT_NONE. Returns 0 for valid JSON, -1 with *err set.
+ */
+int jscan(const char *s, size_t len, const struct jpath *paths, size_t npaths,
+    struct jspan *out, struct jscan_error *err);
+
+/*
+ * Decode a JT_STRING span into dst (at most span->len bytes are needed);
+ * returns the decoded length. The span must come from a successful scan.
+ * A lone surrogate escape becomes U+FFFD.
+ */
+size_t jscan_string(const struct jspan *v, char *dst);
+
+const char *jtype_name(enum jtype t);
+
+#endif

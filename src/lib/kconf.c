@@ -1,0 +1,153 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "diag.h"
+#include "kconf.h"
+
+#define KCONF_LINE_MAX 4096	/* bytes of one -F line */
+
+static void
+log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	enum diag_level l = level <= LOG_ERR ? DIAG_ERROR : level == LOG_WARNING ? DIAG_WARN :
+	    level <= LOG_INFO ? DIAG_INFO : DIAG_DEBUG;
+
+	(void)rk;
+	diag_log(l, "rdkafka: %s: %s", fac, buf);
+}
+
+bool
+kconf_is_secret(const char *name)
+{
+	/* Passwords, secrets and inline key material, now and in future versions. */
+	return strstr(name, "password") || strstr(name, "secret") ||
+	    strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.oauthbearer.config") == 0;
+}
+
+int
+kconf_init(struct kconf *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (!(k->conf = rd_kafka_conf_new())) {
+		snprintf(k->errstr, sizeof(k->errstr), "out of memory");
+		return -1;
+	}
+	rd_kafka_conf_set_log_cb(k->conf, log_cb);
+	return 0;
+}
+
+int
+kconf_set(struct kconf *k, const char *name, const char *value)
+{
+	char err[256];
+
+	if (rd_kafka_conf_set(k->conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+		if (kconf_is_secret(name))
+			snprintf(k->errstr, sizeof(k->errstr), "property %s: invalid value", name);
+		else
+			snprintf(k->errstr, sizeof(k->errstr), "%s", err);
+		return -1;
+	}
+	if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "metadata.broker.list") == 0)
+		k->bootstrap_set = true;
+	return 0;
+}
+
+int
+kconf_set_arg(struct kconf *k, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char name[256];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
+		snprintf(k->errstr, sizeof(k->errstr), "'%.100s' is not name=value", arg);
+		return -1;
+	}
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	return kconf_set(k, name, eq + 1);
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int
+kconf_file(struct kconf *k, const char *path)
+{
+	char line[KCONF_LINE_MAX];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(k->errstr, sizeof(k->errstr), "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq;
+
+		lineno++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (!(eq = strchr(s, '='))) {
+			snprintf(k->errstr, sizeof(k->errstr), "%s:%u: not name=value", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		*eq = '\0';
+		if (kconf_set(k, trim(s), trim(eq + 1)) < 0) {
+			char why[sizeof(k->errstr)];
+
+			memcpy(why, k->errstr, sizeof(why));
+			snprintf(k->errstr, sizeof(k->errstr), "%s:%u: %.400s", path, lineno, why);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+int
+kconf_finish(struct kconf *k)
+{
+	const char *env = getenv("KAFKA_BROKERS");
+
+	if (k->brokers)
+		return kconf_set(k, "bootstrap.servers", k->brokers);
+	if (k->bootstrap_set)
+		return 0;
+	if (env && *env)
+		return kconf_set(k, "bootstrap.servers", env);
+	snprintf(k->errstr, sizeof(k->errstr),
+	    "no brokers: give -b host:port, bootstrap.servers in a -F file, or set KAFKA_BROKERS");
+	return -1;
+}
+
+const char *
+kconf_get(struct kconf *k, const char *name, char *buf, size_t size)
+{
+	return rd_kafka_conf_get(k->conf, name, buf, &size) == RD_KAFKA_CONF_OK ? buf : NULL;
+}
+
+void
+kconf_destroy(struct kconf *k)
+{
+	if (k->conf)
+		rd_kafka_conf_destroy(k->conf);
+	k->conf = NULL;
+}

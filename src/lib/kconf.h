@@ -1,0 +1,41 @@
+/*
+ * kconf: librdkafka configuration from the command line, files and the
+ * environment (DESIGN.md, Contract 6).
+ *
+ *   -X name=value   one property (applied in command-line order)
+ *   -F file         "name=value" lines; '#' comments and blank lines skipped
+ *   -b brokers      bootstrap.servers; wins over -F and -X
+ *   $KAFKA_BROKERS  used only when none of the above named the brokers
+ *
+ * librdkafka's own log lines are routed through diag ("prog: rdkafka:
+ * ..."). Values of secret properties (kconf_is_secret) never reach a
+ * message: errors about them name the property only.
+ *
+ * Functions return 0, or -1 with a reason in k->errstr. Not thread-safe;
+ * use from main() before the client starts.
+ */
+#ifndef TXS_KCONF_H
+#define TXS_KCONF_H
+
+#include <stdbool.h>
+#include <librdkafka/rdkafka.h>
+
+struct kconf {
+	rd_kafka_conf_t *conf;
+	const char *brokers;	/* -b, applied by kconf_finish() */
+	bool bootstrap_set;	/* by -X or -F */
+	char errstr[512];
+};
+
+int kconf_init(struct kconf *k);
+int kconf_set(struct kconf *k, const char *name, const char *value);
+int kconf_set_arg(struct kconf *k, const char *name_eq_value);	/* -X */
+int kconf_file(struct kconf *k, const char *path);		/* -F */
+/* Resolve the brokers; the conf is then ready for rd_kafka_new(). */
+int kconf_finish(struct kconf *k);
+/* A property value as librdkafka holds it, or NULL. */
+const char *kconf_get(struct kconf *k, const char *name, char *buf, size_t size);
+bool kconf_is_secret(const char *name);
+void kconf_destroy(struct kconf *k);
+
+#endif

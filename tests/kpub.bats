@@ -1,0 +1,339 @@
+#!/usr/bin/env bats
+# kpub: every line becomes one message, and nothing is lost without a word.
+# Each test starts its own kbroker on free ports; messages are read back
+# with clients that are not ours: kcat, and python3-kafka (no librdkafka).
+
+# $stderr is set by bats' run --separate-stderr.
+# shellcheck disable=SC2154
+
+load helpers
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return
+	start_broker -T t:4 -T copy:4 -T one:1
+}
+
+teardown() {
+	stop_broker
+}
+
+dump() {
+	"$TXS_SRCDIR/tests/helpers/kafka_dump.py" "$BROKERS" "$@"
+}
+
+# The (key, value) pairs expected from NDJSON lines keyed by a field.
+expected_pairs() {
+	$PY -c '
+import base64, json, sys
+field = sys.argv[1]
+for raw in sys.stdin.buffer:
+    line = raw.rstrip(b"\n")
+    if not line:
+        continue
+    key = str(json.loads(line)[field]).encode()
+    print(base64.b64encode(key).decode(), base64.b64encode(line).decode())
+' "$1" | sort
+}
+
+@test "kpub: every line arrives exactly once with its key (read by python3-kafka)" {
+	txgen -s 1 -r 0 -n 3000 > in.ndjson
+	run kpub -b "$BROKERS" -t t --key-field userId in.ndjson
+	assert_success
+	dump t 3000 > got.ndjson
+	jq -r '"\(.k) \(.v)"' got.ndjson | sort > got.pairs
+	expected_pairs userId < in.ndjson > want.pairs
+	run diff want.pairs got.pairs
+	assert_success
+	# Kafka's partitioner keeps one key on one partition.
+	[ "$(jq -r '"\(.k) \(.p)"' got.ndjson | sort -u | cut -d' ' -f1 | uniq -d | wc -l)" -eq 0 ]
+}
+
+@test "kpub: every line arrives exactly once with its key (read by kcat)" {
+	txgen -s 2 -r 0 -n 2000 > in.ndjson
+	kpub -b "$BROKERS" -t t --key-field userId < in.ndjson
+	kcat -C -b "$BROKERS" -t t -e -q -f '%k\t%s\n' > got.tsv
+	[ "$(wc -l < got.tsv)" -eq 2000 ]
+	jq -r '"\(.userId)\t\(tojson)"' in.ndjson | sort > want.sorted
+	# jq re-serialises; compare kcat's values as JSON, keys as text.
+	jq -R -r 'split("\t") | "\(.[0])\t\(.[1] | fromjson | tojson)"' got.tsv | sort > got.sorted
+	run diff want.sorted got.sorted
+	assert_success
+	# And byte for byte: the raw values are exactly the input lines.
+	run diff <(cut -f2- got.tsv | sort) <(sort in.ndjson)
+	assert_success
+}
+
+@test "kpub: a number key field is sent as its text, and -k, -K set keys" {
+	printf '{"id":42,"v":1}\n{"id":-1.50,"v":2}\n' | kpub -b "$BROKERS" -t one --key-field id
+	printf 'a\nb\n' | kpub -b "$BROKERS" -t one -k fixed
+	printf 'k1:v:1\nnokey\n' | kpub -b "$BROKERS" -t one -K :
+	run dump one 6
+	assert_success
+	run jq -r '"\(.k // "null" | if . == "null" then . else @base64d end)=\(.v | @base64d)"' <<< "$output"
+	assert_output "$(printf '42={"id":42,"v":1}\n-1.50={"id":-1.50,"v":2}\nfixed=a\nfixed=b\nk1=v:1\nnull=nokey')"
+}
+
+@test "kpub: --missing-key=null sends keyless lines without a key" {
+	printf '{"u":"x"}\n{"other":1}\n{"u":null}\n' > in.ndjson
+	run kpub -b "$BROKERS" -t one --key-field u --missing-key=null in.ndjson
+	assert_success
+	run dump one 3
+	assert_success
+	run jq -c '[.k, (.v | @base64d)]' <<< "$output"
+	assert_output "$(printf '%s\n' '["eA==","{\"u\":\"x\"}"]' '[null,"{\"other\":1}"]' '[null,"{\"u\":null}"]')"
+}
+
+@test "kpub: headers are added in order, repeated names kept" {
+	printf 'x\n' | kpub -b "$BROKERS" -t one --header a=1 --header b=two --header a=3
+	run dump one 1
+	assert_success
+	run jq -c '.h | map([.[0], (.[1] | @base64d)])' <<< "$output"
+	assert_output '[["a","1"],["b","two"],["a","3"]]'
+	run kcat -C -b "$BROKERS" -t one -e -q -f '%h\n'
+	assert_output 'a=1,b=two,a=3'
+}
+
+@test "kpub: -p sends every message to that partition" {
+	txgen -r 0 -n 100 | kpub -b "$BROKERS" -t t -p 2 --key-field userId
+	run dump t 100
+	assert_success
+	[ "$(jq .p <<< "$output" | sort -u)" = 2 ]
+}
+
+@test "kpub: -D '\\0' is binary-safe: newlines stay inside messages" {
+	printf 'one\nline\0two\r\n\0\001\377\0' > in.bin
+	run kpub -b "$BROKERS" -t one -D '\0' in.bin
+	assert_success
+	run dump one 3
+	assert_success
+	run jq -r .v <<< "$output"
+	assert_output "$(printf '%s\n' "$(printf 'one\nline' | base64)" "$(printf 'two\r\n' | base64)" "$(printf '\001\377' | base64)")"
+}
+
+@test "kpub: -c stops after that many messages" {
+	txgen -r 0 -n 500 | kpub -b "$BROKERS" -t t -c 123
+	run dump t 123 5
+	assert_success
+	assert_equal "${#lines[@]}" 123
+}
+
+@test "kpub: bad lines go to --errors with their line numbers, and it exits 0" {
+	printf '{"userId":"u1"}\nnot json\n{"userId":"u2"} trailing\n{"nokey":1}\n\n{"userId":"u3"}\n' > in.ndjson
+	run --separate-stderr kpub -b "$BROKERS" -t one --key-field userId --errors dead.ndjson in.ndjson
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^kpub: in.ndjson:[0-9]*: ')" 3
+	[[ $stderr == *"in.ndjson:2: not JSON"* ]]
+	[[ $stderr == *"in.ndjson:3: not JSON: trailing characters"* ]]
+	[[ $stderr == *"in.ndjson:4: no key field: userId"* ]]
+	run cat dead.ndjson
+	assert_output "$(printf 'not json\n{"userId":"u2"} trailing\n{"nokey":1}')"
+	run dump one 2
+	assert_success
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "kpub: bad lines without --errors make the exit status 65" {
+	printf '{"userId":"u1"}\nnot json\n{"userId":"u3"}\n' > in.ndjson
+	run kpub -b "$BROKERS" -t one --key-field userId in.ndjson
+	assert_equal "$status" 65
+	assert_output --partial 'in.ndjson:2: not JSON'
+	# The good lines were still sent.
+	run dump one 2
+	assert_success
+}
+
+@test "kpub: --strict stops at the first bad line with 65, after sending the lines before it" {
+	printf '{"userId":"u1"}\nbad\n{"userId":"u3"}\n' > in.ndjson
+	run kpub -b "$BROKERS" -t one --key-field userId --strict --errors dead in.ndjson
+	assert_equal "$status" 65
+	run dump one 1 5
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(cat dead)" bad
+}
+
+@test "kpub: a line over message.max.bytes is a bad line, not a crash" {
+	{ echo small; head -c 20000 /dev/zero | tr '\0' x; echo; echo after; } > in.txt
+	run --separate-stderr kpub -b "$BROKERS" -t one -X message.max.bytes=10000 --errors dead in.txt
+	assert_success
+	[[ $stderr == *"in.txt:2: line too long: 20000 bytes, over message.max.bytes (10000)"* ]]
+	[ "$(wc -c < dead)" -eq 20001 ]
+	run dump one 2
+	assert_success
+	run jq -r '.v | @base64d' <<< "$output"
+	assert_output "$(printf 'small\nafter')"
+}
+
+@test "kpub: a broker down for 2 s mid-stream loses nothing and doubles nothing" {
+	# txgen paces the stream (4 s at 3000/s), so the outage falls mid-stream.
+	txgen -s 4 -r 3000 -n 12000 | tee in.ndjson | kpub -b "$BROKERS" -t t --key-field userId &
+	pid=$!
+	sleep 0.3
+	broker_control "down 1"
+	sleep 2
+	broker_control "up 1"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	dump t 12000 60 > got.ndjson
+	[ "$(wc -l < got.ndjson)" -eq 12000 ]
+	jq -r '.v | @base64d | fromjson | .transactionId' got.ndjson | sort > got.ids
+	[ "$(uniq -d got.ids | wc -l)" -eq 0 ]
+	run diff <(jq -r .transactionId in.ndjson | sort) got.ids
+	assert_success
+}
+
+@test "kpub: SIGTERM mid-stream delivers every line already read, then exits 0" {
+	mkfifo feed
+	txgen -r 2000 --duration 10 > feed &
+	gen=$!
+	kpub -v -b "$BROKERS" -t t --key-field userId -T --errors dead < feed > delivered 2> err &
+	pid=$!
+	sleep 1.5
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	kill "$gen" 2>/dev/null || true
+	assert_equal "$rc" 0
+	n=$(wc -l < delivered)
+	[ "$n" -gt 100 ]
+	# What kpub says it produced was delivered, and is in the topic. A
+	# record the stop cut in half is dead-lettered, not sent or dropped.
+	cat err
+	grep -qE "kpub: $n produced, $n delivered, 0 failed, [01] bad" err
+	if [ -s dead ]; then
+		grep -q 'cut short' err
+		[ "$(wc -l < dead)" -le 1 ]
+	fi
+	dump t "$n" > got.ndjson
+	[ "$(wc -l < got.ndjson)" -eq "$n" ]
+	run diff <(sort delivered) <(jq -r '.v | @base64d' got.ndjson | sort)
+	assert_success
+}
+
+@test "kpub: undelivered messages go to --errors, or make the exit status 75" {
+	broker_control "down 1"
+	broker_control "down 2"
+	broker_control "down 3"
+	printf 'a\nb\n' > in.txt
+	run --separate-stderr kpub -b "$BROKERS" -t one --timeout 1s --flush-timeout 1s in.txt
+	# Unreachable at start: 69, before anything is read.
+	assert_equal "$status" 69
+	[[ $stderr == *"cannot reach the brokers"* ]]
+	broker_control "up 1"
+	broker_control "up 2"
+	broker_control "up 3"
+	run kpub -b "$BROKERS" -t one -c 1 <<< warmup
+	assert_success
+	# Now a partition whose leader goes away for good: messages time out.
+	broker_control "leader one 0 1"
+	broker_control "down 1"
+	run --separate-stderr kpub -b "$BROKERS" -t one -X message.timeout.ms=1500 --flush-timeout 5s in.txt
+	assert_equal "$status" 75
+	[[ $stderr == *"2 messages not delivered and not saved anywhere"* ]]
+	run --separate-stderr kpub -b "$BROKERS" -t one -X message.timeout.ms=1500 --flush-timeout 5s --errors dead in.txt
+	assert_success
+	[[ $stderr == *"in.txt:1: not delivered to one [0]"* ]]
+	run cat dead
+	assert_output "$(printf 'a\nb')"
+}
+
+@test "kpub: envelopes are produced byte for byte: keys, headers, tombstones, binary" {
+	$PY - > env.ndjson <<'EOF'
+import base64, json
+rows = [
+    {"topic": "ignored", "partition": 1, "key": "k1", "headers": [{"key": "h", "value": "1"}, {"key": "h", "value": "2"}]},
+    {"topic": "ignored", "partition": 2, "key": None},
+    {"topic": "ignored", "partition": 3, "key_base64": base64.b64encode(b"\xff\x00k").decode()},
+    {"topic": "ignored", "partition": 0, "key": "tomb"},
+    {"topic": "ignored", "partition": 0, "key": "nul", "headers": [{"key": "n", "value": None}]},
+]
+values = ['"value":{"a" : 2.50, "b":[1,2]}', '"value_text":"plain \\u00e9 text\\n"',
+          '"value_base64":"' + base64.b64encode(b"\x00\xfe\xff").decode() + '"', '"value":null', '"value":"str"']
+for r, v in zip(rows, values):
+    print(json.dumps(r)[:-1] + ", " + v + "}")
+EOF
+	run kpub -b "$BROKERS" -t copy --envelope env.ndjson
+	assert_success
+	run dump copy 5
+	assert_success
+	run jq -c '[.p, (.k // "-"), (.v // "-"), (.h | map([.[0], (.[1] // "-")]))]' <<< "$output"
+	b() { printf '%b' "$1" | base64; }
+	assert_line --index 0 "[0,\"$(b tomb)\",\"-\",[]]"
+	assert_line --index 1 "[0,\"$(b nul)\",\"$(printf '"str"' | base64)\",[[\"n\",\"-\"]]]"
+	assert_line --index 2 "[1,\"$(b k1)\",\"$(printf '{"a" : 2.50, "b":[1,2]}' | base64)\",[[\"h\",\"$(b 1)\"],[\"h\",\"$(b 2)\"]]]"
+	assert_line --index 3 "[2,\"-\",\"$(printf 'plain \303\251 text\n' | base64)\",[]]"
+	assert_line --index 4 "[3,\"$(printf '\377\000k' | base64)\",\"$(printf '\000\376\377' | base64)\",[]]"
+}
+
+@test "kpub: envelope mirroring of a topic round-trips byte for byte" {
+	txgen -s 9 -r 0 -n 500 | kpub -b "$BROKERS" -t t --key-field userId --header src=txgen
+	# Envelopes of the source topic, written by an independent client.
+	dump t 500 | jq -c '{topic: "t", partition: .p, offset: .o, key: (.k | @base64d),
+		headers: (.h | map({key: .[0], value: (.[1] | @base64d)})), value: (.v | @base64d | fromjson)}' > env.ndjson
+	# jq re-serialises values; make them the source bytes again.
+	dump t 500 | jq -r '.v | @base64d' > raw.values
+	paste -d '\t' env.ndjson raw.values | $PY -c '
+import json, sys
+for line in sys.stdin:
+    env, raw = line.rstrip("\n").split("\t", 1)
+    e = json.loads(env); e.pop("value")
+    print(json.dumps(e)[:-1] + ", \"value\":" + raw + "}")' > env.raw.ndjson
+	run kpub -b "$BROKERS" -t copy --envelope env.raw.ndjson
+	assert_success
+	run diff <(dump t 500 | jq -c 'del(.o)') <(dump copy 500 | jq -c 'del(.o)')
+	assert_success
+}
+
+@test "kpub: malformed envelopes are bad lines with a reason" {
+	printf '%s\n' '{"partition":0,"value":1}' '[1]' '{"topic":"x","value":1,"value_text":"a"}' \
+		'{"topic":"x"}' '{"topic":"x","value_base64":"%%%"}' '{"topic":"x","value":1,"headers":{}}' > env.ndjson
+	run --separate-stderr kpub -b "$BROKERS" --envelope --errors dead env.ndjson
+	assert_success
+	[[ $stderr == *":1: not an envelope: no topic (give -t)"* ]]
+	[[ $stderr == *":2: not an envelope: not an object"* ]]
+	[[ $stderr == *":3: not an envelope: more than one of value"* ]]
+	[[ $stderr == *":4: not an envelope: no value"* ]]
+	[[ $stderr == *":5: not an envelope: value_base64 is not base64"* ]]
+	[[ $stderr == *":6: not an envelope: headers is not an array"* ]]
+	run diff dead env.ndjson
+	assert_success
+}
+
+@test "kpub: --create-topic on a cluster without CreateTopics says so once and goes on" {
+	run --separate-stderr kpub -b "$BROKERS" -t t --create-topic <<< hello
+	assert_success
+	assert_equal "$(grep -c 'create-topic' <<< "$stderr")" 1
+	run dump t 1
+	assert_success
+}
+
+@test "kpub: no brokers named is a usage error naming -b, -F and KAFKA_BROKERS" {
+	unset KAFKA_BROKERS
+	run kpub -t t <<< x
+	assert_equal "$status" 64
+	assert_output --partial '-b host:port'
+	assert_output --partial '-F'
+	assert_output --partial 'KAFKA_BROKERS'
+	# $KAFKA_BROKERS and -F are used when -b is not given.
+	KAFKA_BROKERS=$BROKERS run kpub -t one <<< via-env
+	assert_success
+	echo "bootstrap.servers=$BROKERS" > client.conf
+	run kpub -F client.conf -t one <<< via-file
+	assert_success
+	run dump one 2
+	assert_success
+}
+
+@test "kpub: bad options exit 64 with the usage" {
+	for args in "-t" "-k a -K :" "--missing-key=null -t t" "-t t -D ab" "-t t -c 0" \
+		"-t t --flush-timeout x" "--envelope -p 1" "--bogus"; do
+		# shellcheck disable=SC2086
+		run kpub -b "$BROKERS" $args
+		echo "kpub $args -> $status: $output"
+		assert_equal "$status" 64
+		assert_output --partial 'usage: kpub'
+	done
+	run kpub -b "$BROKERS" -t t -X no.such.property=1
+	assert_equal "$status" 78
+}
