@@ -1,0 +1,160 @@
+/*
+ * jscan: what it accepts and refuses (RFC 8259), what it finds at paths,
+ * and how jscan_string decodes. Expected results come from the RFC, not
+ * from running the code.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "lib/jscan.h"
+#include "tap.h"
+
+static int
+scan1(const char *s, const char *path, struct jspan *v, struct jscan_error *err)
+{
+	struct jpath jp;
+
+	if (jpath_parse(&jp, path) < 0)
+		return -2;
+	return jscan(s, strlen(s), &jp, 1, v, err);
+}
+
+static void
+valid(const char *s)
+{
+	struct jspan v;
+	struct jscan_error err;
+
+	ok(scan1(s, "x", &v, &err) == 0, "valid: %s", s);
+}
+
+static void
+invalid(const char *s, const char *why)
+{
+	struct jspan v;
+	struct jscan_error err = { 0, NULL };
+	int r = scan1(s, "x", &v, &err);
+
+	ok(r == -1 && err.reason && strstr(err.reason, why), "invalid (%s): %s [got: %s]", why, s,
+	    err.reason ? err.reason : "accepted");
+}
+
+static void
+found(const char *s, const char *path, enum jtype t, const char *raw)
+{
+	struct jspan v;
+	struct jscan_error err;
+	int r = scan1(s, path, &v, &err);
+
+	ok(r == 0 && v.type == t && (raw == NULL || (v.len == strlen(raw) && memcmp(v.p, raw, v.len) == 0)),
+	    "%s in %s is %s %s", path, s, jtype_name(t), raw ? raw : "");
+}
+
+static void
+decodes(const char *s, const char *want, size_t wantlen)
+{
+	struct jspan v;
+	struct jscan_error err;
+	char buf[64];
+	size_t n = 0;
+
+	if (scan1(s, "x", &v, &err) == 0 && v.type == JT_STRING)
+		n = jscan_string(&v, buf);
+	ok(n == wantlen && memcmp(buf, want, wantlen) == 0, "decodes %s", s);
+}
+
+int
+main(void)
+{
+	struct jpath jp;
+	struct jspan v[2];
+	struct jscan_error err;
+	const char *two = "{\"a\":{\"b\":1,\"c\":\"z\"},\"d\":[1,{\"b\":2}]}";
+
+	/* Values of every kind, and whitespace around them. */
+	valid("{}");
+	valid(" \t\r\n{ \"x\" : [ 1 , -0.5e+3 , true , false , null , \"s\" , { } , [ ] ] } \n");
+	valid("0");
+	valid("\"\"");
+	valid("[[[[[[[[[[]]]]]]]]]]");
+	valid("\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	valid("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"");
+	valid("123456789012345678901234567890");
+
+	/* Refused, with the reason. */
+	invalid("", "no JSON text");
+	invalid("   ", "no JSON text");
+	invalid("{} {}", "trailing");
+	invalid("{\"x\":1}x", "trailing");
+	invalid("{\"x\":1,}", "object key");
+	invalid("[1,]", "unexpected character");
+	invalid("{\"x\" 1}", "':'");
+	invalid("{'x':1}", "object key");
+	invalid("{\"x\":1", "',' or '}'");
+	invalid("[1 2]", "',' or ']'");
+	invalid("01", "trailing");
+	invalid("-", "malformed number");
+	invalid("1.", "malformed number");
+	invalid(".5", "unexpected character");
+	invalid("1e", "malformed number");
+	invalid("+1", "unexpected character");
+	invalid("NaN", "unexpected character");
+	invalid("tru", "unexpected character");
+	invalid("nul", "unexpected character");
+	invalid("\"abc", "unterminated");
+	invalid("\"a\tb\"", "control character");
+	invalid("\"\\x\"", "bad escape");
+	invalid("\"\\u12G4\"", "bad \\u escape");
+	invalid("\"\xff\"", "invalid UTF-8");
+	invalid("\"\xc0\xaf\"", "invalid UTF-8");		/* overlong '/' */
+	invalid("\"\xed\xa0\x80\"", "invalid UTF-8");		/* a surrogate */
+	invalid("\"\xf4\x90\x80\x80\"", "invalid UTF-8");	/* above U+10FFFF */
+	invalid("\"\xe2\x82\"", "invalid UTF-8");		/* cut short */
+	invalid("\"abcdefghijklmno\x01pq\"", "control character");	/* past the 8-byte fast path */
+	{
+		char deep[2 * JSCAN_MAX_DEPTH + 3];
+
+		memset(deep, '[', JSCAN_MAX_DEPTH + 1);
+		memset(deep + JSCAN_MAX_DEPTH + 1, ']', JSCAN_MAX_DEPTH + 1);
+		deep[2 * JSCAN_MAX_DEPTH + 2] = '\0';
+		invalid(deep, "nested too deeply");
+	}
+
+	/* The error offset points at the problem. */
+	ok(scan1("{\"x\":1,\"y\":tx}", "x", v, &err) == -1 && err.offset == 11, "error offset %zu", err.offset);
+
+	/* Paths. */
+	found("{\"userId\":\"user_1\",\"amount\":12.50}", "userId", JT_STRING, "\"user_1\"");
+	found("{\"userId\":\"user_1\",\"amount\":12.50}", "amount", JT_NUMBER, "12.50");
+	found("{\"userId\":\"user_1\"}", "merchantId", JT_NONE, NULL);
+	found(two, "a.b", JT_NUMBER, "1");
+	found(two, "a", JT_OBJECT, "{\"b\":1,\"c\":\"z\"}");
+	found(two, "d", JT_ARRAY, "[1,{\"b\":2}]");
+	found(two, "d.b", JT_NONE, NULL);			/* no descent into arrays */
+	found("{\"a\":1,\"a\":2}", "a", JT_NUMBER, "2");	/* the last one wins */
+	found("{\"a\\u0062\":true}", "ab", JT_TRUE, "true");	/* escaped keys match */
+	found("{\"a\":{\"b\":null}}", "a.b", JT_NULL, "null");
+	found("[{\"a\":1}]", "a", JT_NONE, NULL);
+	ok(jpath_parse(&jp, "a..b") < 0 && jpath_parse(&jp, "") < 0 && jpath_parse(&jp, "a.") < 0,
+	    "empty path parts are refused");
+	{
+		struct jpath ps[2];
+
+		jpath_parse(&ps[0], "a.c");
+		jpath_parse(&ps[1], "a.b");
+		ok(jscan(two, strlen(two), ps, 2, v, &err) == 0 && v[0].type == JT_STRING && v[1].type == JT_NUMBER,
+		    "two paths in one scan");
+	}
+	/* Not NUL-terminated: the length is the end. */
+	ok(jscan("{\"x\":1}garbage", 7, NULL, 0, v, &err) == 0, "the length bounds the text");
+
+	/* Decoding. */
+	decodes("{\"x\":\"plain\"}", "plain", 5);
+	decodes("{\"x\":\"a\\nb\\t\\\"\\\\\\/\"}", "a\nb\t\"\\/", 7);
+	decodes("{\"x\":\"\\u00e9\\u20ac\"}", "\xc3\xa9\xe2\x82\xac", 5);
+	decodes("{\"x\":\"\\ud83d\\ude00\"}", "\xf0\x9f\x98\x80", 4);
+	decodes("{\"x\":\"\\ud83d!\"}", "\xef\xbf\xbd!", 4);	/* a lone surrogate */
+	decodes("{\"x\":\"\\u0000\"}", "\0", 1);
+	return tap_done();
+}
