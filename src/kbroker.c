@@ -44,7 +44,6 @@
 #define RELAY_POLL_MS 200
 #define CONTROL_LINE_MAX 4096
 #define WATCHER_JOIN_S 3	/* seconds a stop waits for the watcher */
-#define DONE (-1)		/* parse_options: --help or --version was served */
 
 struct topic {
 	char *name;
@@ -587,7 +586,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "n:T:P:" OPTS_COMMON_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
@@ -615,18 +614,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->bootstrap_file = optarg;
 			break;
 		default:
-			switch (opts_common(c, optarg)) {
-			case OPTS_HANDLED:
-				break;
-			case OPTS_HELP:
-				help();
-				return DONE;
-			case OPTS_VERSION:
-				opts_version();
-				return DONE;
-			default:
-				return EX_USAGE;
-			}
+			if ((r = opts_default(c, optarg, help)) != OPTS_HANDLED)
+				return r;
 		}
 	}
 	if (optind < argc)
@@ -640,10 +629,10 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->ntopics == 0) {
 		/* The seed's topics. */
-		int r = o->brokers < 3 ? o->brokers : 3;
+		int replicas = o->brokers < 3 ? o->brokers : 3;
 
-		o->topics[o->ntopics++] = (struct topic){ strdup("financial_transactions"), 5, r };
-		o->topics[o->ntopics++] = (struct topic){ strdup("transaction_aggregates"), 3, r };
+		o->topics[o->ntopics++] = (struct topic){ strdup("financial_transactions"), 5, replicas };
+		o->topics[o->ntopics++] = (struct topic){ strdup("transaction_aggregates"), 3, replicas };
 	}
 	return EX_OK;
 }
@@ -692,7 +681,7 @@ main(int argc, char **argv)
 	status = parse_options(argc, argv, &opt);
 	if (status != EX_OK) {
 		free_topics(&opt);
-		if (status == DONE)
+		if (status == OPTS_DONE)
 			return EX_OK;
 		usage();
 		return status;

@@ -35,7 +35,6 @@
 #define DEFAULT_CONNECT_TIMEOUT 10.0	/* seconds to reach a broker at start */
 #define ADMIN_TIMEOUT_MS 10000
 #define LINE_BITS 40			/* opaque: line number bits; source index above */
-#define DONE (-1)			/* parse_options: --help or --version was served */
 
 struct header {
 	const char *name, *value;
@@ -668,30 +667,6 @@ create_topic(struct state *st)
 	rd_kafka_NewTopic_destroy(nt);
 }
 
-/* A delimiter: one character, or \n \t \r \0 \xNN. Returns -1 if not. */
-static int
-parse_delim(const char *s)
-{
-	if (s[0] && !s[1])
-		return (unsigned char)s[0];
-	if (s[0] == '\\' && s[1] && !s[2])
-		switch (s[1]) {
-		case 'n': return '\n';
-		case 't': return '\t';
-		case 'r': return '\r';
-		case '0': return '\0';
-		case '\\': return '\\';
-		}
-	if (s[0] == '\\' && s[1] == 'x' && strlen(s) == 4) {
-		char *e;
-		long v = strtol(s + 2, &e, 16);
-
-		if (*e == '\0')
-			return (int)v;
-	}
-	return -1;
-}
-
 static int
 parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 {
@@ -723,7 +698,7 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t n;
-	int c, keys = 0;
+	int c, r, keys = 0;
 
 	while ((c = getopt_long(argc, argv, "b:t:p:k:K:D:c:z:X:F:Tu" OPTS_COMMON_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
@@ -746,12 +721,12 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 			keys++;
 			break;
 		case 'K':
-			if ((o->key_delim = parse_delim(optarg)) < 0)
+			if ((o->key_delim = opts_delim(optarg)) < 0)
 				return diag_err("-K: '%s' is not one character (or \\n \\t \\r \\0 \\xNN)", optarg), EX_USAGE;
 			keys++;
 			break;
 		case 'D':
-			if ((o->delim = parse_delim(optarg)) < 0)
+			if ((o->delim = opts_delim(optarg)) < 0)
 				return diag_err("-D: '%s' is not one character (or \\n \\t \\r \\0 \\xNN)", optarg), EX_USAGE;
 			break;
 		case 'c':
@@ -824,18 +799,8 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 				    c == OPT_TIMEOUT ? "timeout" : "flush-timeout", optarg), EX_USAGE;
 			break;
 		default:
-			switch (opts_common(c, optarg)) {
-			case OPTS_HANDLED:
-				break;
-			case OPTS_HELP:
-				help();
-				return DONE;
-			case OPTS_VERSION:
-				opts_version();
-				return DONE;
-			default:
-				return EX_USAGE;
-			}
+			if ((r = opts_default(c, optarg, help)) != OPTS_HANDLED)
+				return r;
 		}
 	}
 	if (keys > 1)
@@ -858,8 +823,6 @@ static void
 open_producer(struct state *st, struct kconf *k)
 {
 	char buf[64], err[512];
-	const struct rd_kafka_metadata *md;
-	rd_kafka_resp_err_t e;
 
 	if (kconf_finish(k) < 0)
 		diag_exit(EX_USAGE, "%s", k->errstr);
@@ -873,17 +836,8 @@ open_producer(struct state *st, struct kconf *k)
 	k->conf = NULL;	/* now owned by rk */
 
 	/* Fail early and clearly when no broker answers (exit 69). */
-	e = rd_kafka_metadata(st->rk, 0, NULL, &md, (int)(st->opt->connect_timeout * 1000));
-	if (e) {
-		char list[512];
-		size_t n = sizeof(list);
-		const rd_kafka_conf_t *c = rd_kafka_conf(st->rk);
-
-		if (rd_kafka_conf_get(c, "bootstrap.servers", list, &n) != RD_KAFKA_CONF_OK)
-			snprintf(list, sizeof(list), "?");
-		diag_exit(EX_UNAVAILABLE, "cannot reach the brokers %s: %s", list, rd_kafka_err2str(e));
-	}
-	rd_kafka_metadata_destroy(md);
+	if (kconf_reach(st->rk, st->opt->connect_timeout) < 0)
+		exit(EX_UNAVAILABLE);
 	if (st->opt->topic)
 		st->rkt = rd_kafka_topic_new(st->rk, st->opt->topic, NULL);
 }
@@ -935,7 +889,7 @@ main(int argc, char **argv)
 	status = parse_options(argc, argv, &opt, &k);
 	if (status != EX_OK) {
 		kconf_destroy(&k);
-		if (status == DONE)
+		if (status == OPTS_DONE)
 			return EX_OK;
 		usage();
 		return status;

@@ -35,7 +35,6 @@
 #define RECORD_MAX 512		/* bytes: a record is about 250 */
 #define FAST_BATCH 4096		/* records between clock checks at -r 0 */
 #define BURST_SECONDS 0.1	/* token bucket depth, in seconds of rate */
-#define DONE (-1)		/* parse_options: --help or --version was served */
 
 struct options {
 	uint64_t count;		/* 0: endless */
@@ -342,7 +341,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t start;
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "n:r:s:u" OPTS_COMMON_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
@@ -394,18 +393,8 @@ parse_options(int argc, char **argv, struct options *o)
 				    c == OPT_AMOUNT_MIN ? "amount-min" : "amount-max", optarg), EX_USAGE;
 			break;
 		default:
-			switch (opts_common(c, optarg)) {
-			case OPTS_HANDLED:
-				break;
-			case OPTS_HELP:
-				help();
-				return DONE;
-			case OPTS_VERSION:
-				opts_version();
-				return DONE;
-			default:
-				return EX_USAGE;
-			}
+			if ((r = opts_default(c, optarg, help)) != OPTS_HANDLED)
+				return r;
 		}
 	}
 	if (optind < argc)
@@ -434,7 +423,7 @@ main(int argc, char **argv)
 
 	diag_init(argv[0]);
 	status = parse_options(argc, argv, &opt);
-	if (status == DONE)
+	if (status == OPTS_DONE)
 		return EX_OK;
 	if (status != EX_OK) {
 		usage();

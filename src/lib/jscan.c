@@ -128,6 +128,33 @@ swar_special(uint64_t w)
 	return ((w - ones * 0x20) | (q - ones) | (b - ones) | w) & high;
 }
 
+int
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		uint64_t w;
+		size_t n;
+
+		if (end - p >= 8) {
+			memcpy(&w, p, sizeof(w));
+			if (!(w & 0x8080808080808080ULL)) {
+				p += 8;
+				continue;
+			}
+		}
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (!(n = utf8_seq(p, end)))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
 /* A string at p (its opening quote); returns the byte after the closing one. */
 static const char *
 scan_string(struct scanner *sc, const char *s, bool *escaped)

@@ -65,4 +65,7 @@ size_t jscan_string(const struct jspan *v, char *dst);
 
 const char *jtype_name(enum jtype t);
 
+/* Is s[0..len) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
+int utf8_valid(const char *s, size_t len);
+
 #endif

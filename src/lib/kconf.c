@@ -151,3 +151,21 @@ kconf_destroy(struct kconf *k)
 		rd_kafka_conf_destroy(k->conf);
 	k->conf = NULL;
 }
+
+int
+kconf_reach(rd_kafka_t *rk, double timeout)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, (int)(timeout * 1000));
+	char list[512];
+	size_t n = sizeof(list);
+
+	if (!e) {
+		rd_kafka_metadata_destroy(md);
+		return 0;
+	}
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "bootstrap.servers", list, &n) != RD_KAFKA_CONF_OK)
+		snprintf(list, sizeof(list), "?");
+	diag_err("cannot reach the brokers %s: %s", list, rd_kafka_err2str(e));
+	return -1;
+}

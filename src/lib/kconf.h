@@ -38,4 +38,11 @@ const char *kconf_get(struct kconf *k, const char *name, char *buf, size_t size)
 bool kconf_is_secret(const char *name);
 void kconf_destroy(struct kconf *k);
 
+/*
+ * Wait up to timeout seconds for any broker of rk's bootstrap list to
+ * answer a metadata request. Returns 0, or -1 after reporting
+ * "cannot reach the brokers LIST: reason" (callers exit 69).
+ */
+int kconf_reach(rd_kafka_t *rk, double timeout);
+
 #endif

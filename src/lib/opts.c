@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <sysexits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,23 @@ plain_number(const char *s, double *out, const char **end)
 }
 
 int
+opts_default(int c, const char *arg, void (*help)(void))
+{
+	switch (opts_common(c, arg)) {
+	case OPTS_HANDLED:
+		return OPTS_HANDLED;
+	case OPTS_HELP:
+		help();
+		return OPTS_DONE;
+	case OPTS_VERSION:
+		opts_version();
+		return OPTS_DONE;
+	default:
+		return EX_USAGE;
+	}
+}
+
+int
 opts_duration(const char *s, double *seconds)
 {
 	static const struct { const char *suffix; double scale; } units[] = {
@@ -109,4 +127,23 @@ opts_rate(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int
+opts_delim(const char *s)
+{
+	if (s[0] && !s[1])
+		return (unsigned char)s[0];
+	if (s[0] == '\\' && s[1] && !s[2])
+		switch (s[1]) {
+		case 'n': return '\n';
+		case 't': return '\t';
+		case 'r': return '\r';
+		case '0': return '\0';
+		case '\\': return '\\';
+		}
+	if (s[0] == '\\' && s[1] == 'x' && strlen(s) == 4 && isxdigit((unsigned char)s[2]) &&
+	    isxdigit((unsigned char)s[3]))
+		return (int)strtol(s + 2, NULL, 16);
+	return -1;
 }

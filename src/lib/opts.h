@@ -38,6 +38,16 @@ enum opts_result {
 };
 
 enum opts_result opts_common(int c, const char *arg);
+
+#define OPTS_DONE (-1)	/* --help or --version was served: exit 0 */
+
+/*
+ * The default: branch of a program's getopt_long loop. Returns
+ * OPTS_HANDLED for a shared option, OPTS_DONE once --help (through the
+ * program's help()) or --version has been printed, and EX_USAGE for an
+ * unknown option or a bad value (already reported).
+ */
+int opts_default(int c, const char *arg, void (*help)(void));
 void opts_version(void);
 
 /*
@@ -51,5 +61,11 @@ int opts_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* A finite, non-negative decimal number such as a rate ("30", "0.5"). */
 int opts_rate(const char *s, double *out);
+
+/*
+ * A delimiter (-D, -K): one character, or \n \t \r \0 \\ \xNN.
+ * Returns the byte value, or -1 when s is none of these.
+ */
+int opts_delim(const char *s);
 
 #endif
