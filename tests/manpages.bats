@@ -32,6 +32,10 @@ check_program() {
 	check_program kpub
 }
 
+@test "manpages: ksub --help and ksub(1) agree" {
+	check_program ksub
+}
+
 @test "manpages: kbroker --help and kbroker(1) agree" {
 	check_program kbroker
 }

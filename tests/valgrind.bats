@@ -16,7 +16,7 @@ vg() {
 	assert_success
 }
 
-@test "valgrind: kbroker and kpub are clean through a produce and consume" {
+@test "valgrind: kbroker, kpub and ksub are clean through a produce and consume" {
 	cd "$BATS_TEST_TMPDIR" || return
 	# exec: the PID is valgrind's own, so SIGTERM reaches kbroker.
 	(vg kbroker -T t:2 --bootstrap-file bs > kb.out 2> kb.err) &
@@ -28,6 +28,12 @@ vg() {
 	assert_success
 	run kcat -C -b "$(cat bs)" -t t -e -q
 	assert_equal "${#lines[@]}" 200
+	run bash -c "$(declare -f vg); vg ksub -b $(cat bs) -t t -e --envelope"
+	assert_success
+	assert_equal "$(grep -c '^{"topic":"t"' <<< "$output")" 200
+	run bash -c "$(declare -f vg); vg ksub -b $(cat bs) -G v -t t -c 150"
+	assert_success
+	assert_equal "$(grep -c '^{"transactionId"' <<< "$output")" 150
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?

@@ -1,0 +1,315 @@
+#!/usr/bin/env bats
+# ksub: every message reaches the pipe once, offsets never run ahead of
+# it, and a gap is never quiet. Each test starts its own kbroker on free
+# ports; messages are produced by clients that are not ours where it
+# matters (python3-kafka, kcat).
+
+# $stderr is set by bats' run --separate-stderr; $SESSION is split on purpose.
+# shellcheck disable=SC2154,SC2086
+
+load helpers
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return
+	# kbroker's group coordinator (librdkafka's mock) makes a new member
+	# wait for the session of one that left to time out (kcat -G waits
+	# just the same): short sessions keep the group tests short.
+	SESSION="-X session.timeout.ms=3000"
+}
+
+teardown() {
+	stop_broker
+}
+
+# python3-kafka produces one message of each kind to partition 0 of $1.
+produce_kinds() {
+	$PY -c '
+import sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1].split(","))
+t = sys.argv[2]
+def send(**kw):
+    p.send(t, partition=0, **kw).get(timeout=10)
+send(key=b"user_1", value=b"{\"amount\":12.50,\"n\":[1,2]}", headers=[("h", b"1"), ("h", b"2"), ("x", b"y")])
+send(key=b"k2", value=b"plain text, not JSON")
+send(key=b"k3", value=b"{\"two\":\n\"lines\"}")
+send(key=b"k4", value=None)
+send(key=b"\xff\xfe", value=b"\x00\x01\xff binary")
+send(key=None, value=b"\"caf\xc3\xa9\"")
+p.flush()
+' "$BROKERS" "$1"
+}
+
+@test "ksub: envelopes of what python3-kafka produced: keys, headers, tombstones, binary, JSON" {
+	start_broker -T k:1
+	produce_kinds k
+	run --separate-stderr ksub -b "$BROKERS" -t k -e --envelope
+	assert_success
+	[ "${#lines[@]}" -eq 6 ]
+	printf '%s\n' "${lines[@]}" > env.ndjson
+	# Each line is JSON, and the independent decoding agrees field by field.
+	$PY - env.ndjson <<'EOF'
+import base64, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert [r["offset"] for r in rows] == list(range(6)), rows
+assert all(r["topic"] == "k" and r["partition"] == 0 and r["timestamp"] > 1e12 for r in rows)
+r = rows[0]
+assert r["key"] == "user_1" and r["value"] == {"amount": 12.50, "n": [1, 2]}
+assert r["headers"] == [{"key": "h", "value": "1"}, {"key": "h", "value": "2"}, {"key": "x", "value": "y"}]
+assert rows[1]["value_text"] == "plain text, not JSON" and "value" not in rows[1]
+assert rows[2]["value_text"] == '{"two":\n"lines"}'
+assert rows[3]["key"] == "k4" and rows[3]["value"] is None
+assert base64.b64decode(rows[4]["key_base64"]) == b"\xff\xfe"
+assert base64.b64decode(rows[4]["value_base64"]) == b"\x00\x01\xff binary"
+assert rows[5]["key"] is None and rows[5]["value"] == "caf\u00e9"
+for r in rows[1:]:
+    assert "headers" not in r
+EOF
+	# value is the payload verbatim, byte for byte.
+	grep -F -q '"value":{"amount":12.50,"n":[1,2]}}' env.ndjson
+}
+
+@test "ksub: payloads with -D and -K, as kcat prints them" {
+	start_broker -T t:1
+	seq 1 20 | sed 's/^/k&\t/' | kcat -P -b "$BROKERS" -t t -K '\t'
+	run ksub -b "$BROKERS" -t t -e -K : -D '|'
+	assert_success
+	expected=$(kcat -C -b "$BROKERS" -t t -e -q -K : -D '|')
+	assert_equal "$output" "$expected"
+	[ "$(tr '|' '\n' <<< "$output" | grep -c '^k[0-9]*:[0-9]*$')" -eq 20 ]
+}
+
+@test "ksub: -e reads every partition to its end, -c stops after N, -p takes ranges" {
+	start_broker -T t:6
+	for p in 0 1 2 3 4 5; do
+		seq $((p * 100 + 1)) $((p * 100 + 100)) | kcat -P -b "$BROKERS" -t t -p "$p"
+	done
+	run ksub -b "$BROKERS" -t t -e
+	assert_success
+	[ "${#lines[@]}" -eq 600 ]
+	[ "$(printf '%s\n' "${lines[@]}" | sort -n | uniq | wc -l)" -eq 600 ]
+	run ksub -b "$BROKERS" -t t -c 7
+	assert_success
+	[ "${#lines[@]}" -eq 7 ]
+	run ksub -b "$BROKERS" -t t -e -p 0,2-3 --envelope
+	assert_success
+	[ "${#lines[@]}" -eq 300 ]
+	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .partition | sort -u | tr '\n' ' ')" "0 2 3 "
+	# Values come from the partitions asked for, and only from them.
+	[ "$(printf '%s\n' "${lines[@]}" | jq -r '.value' | awk '$1 <= 100 || ($1 > 200 && $1 <= 400)' | wc -l)" -eq 300 ]
+	run ksub -b "$BROKERS" -t t -e -p 9
+	assert_failure 64
+	run ksub -b "$BROKERS" -t t -e -p 2-1
+	assert_failure 64
+}
+
+@test "ksub: -o N, -N, end, and s@ on what kbroker can show" {
+	start_broker -T t:1
+	seq 0 99 | kcat -P -b "$BROKERS" -t t
+	run ksub -b "$BROKERS" -t t -e -o 90
+	assert_success
+	assert_equal "${lines[*]}" "$(seq 90 99 | tr '\n' ' ' | sed 's/ $//')"
+	run ksub -b "$BROKERS" -t t -e -o -3
+	assert_equal "${lines[*]}" "97 98 99"
+	# -o end: only what comes after the start.
+	ksub -b "$BROKERS" -t t -o end -c 2 > end.out &
+	pid=$!
+	sleep 2
+	printf 'new1\nnew2\n' | kcat -P -b "$BROKERS" -t t
+	wait "$pid"
+	assert_equal "$(tr '\n' ' ' < end.out)" "new1 new2 "
+	# s@MS goes through offsets-for-times; kbroker answers every lookup
+	# with the end, so from there only newer messages come (see ksub(1)).
+	run ksub -b "$BROKERS" -t t -e -o s@0
+	assert_success
+	assert_equal "$output" ""
+	run ksub -b "$BROKERS" -t t -e -o 's@x'
+	assert_failure 64
+}
+
+@test "ksub: -o @FILE resumes from a Contract 4 offsets file; a missing file is the beginning" {
+	start_broker -T t:3
+	for p in 0 1 2; do seq 1 50 | sed "s/^/p$p-/" | kcat -P -b "$BROKERS" -t t -p "$p"; done
+	run ksub -b "$BROKERS" -t t -e -o @nothing-yet.json
+	assert_success
+	[ "${#lines[@]}" -eq 150 ]
+	echo '{"offsets":{"t":{"0":40,"2":49}},"state":{}}' > state.json
+	run ksub -b "$BROKERS" -t t -e -o @state.json
+	assert_success
+	# Partition 0 from offset 40 (10 left), 1 unlisted (all 50), 2 from 49 (1).
+	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^p0-')" -eq 10 ]
+	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^p1-')" -eq 50 ]
+	assert_equal "$(printf '%s\n' "${lines[@]}" | grep '^p2-')" "p2-50"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | grep '^p0-' | head -1)" "p0-41"
+	echo 'not json' > bad.json
+	run ksub -b "$BROKERS" -t t -e -o @bad.json
+	assert_failure 65
+}
+
+@test "ksub: two -G members split the partitions, nothing missed or doubled" {
+	start_broker -T g:4
+	ksub -b "$BROKERS" -G grp $SESSION -t g -v > c1.out 2> c1.err &
+	p1=$!
+	ksub -b "$BROKERS" -G grp $SESSION g -v > c2.out 2> c2.err &
+	p2=$!
+	for _ in $(seq 150); do
+		[ "$(cat c1.err c2.err | grep -c 'assigned 2 partitions')" -ge 2 ] && break
+		sleep 0.1
+	done
+	for p in 0 1 2 3; do
+		seq $((p * 500 + 1)) $((p * 500 + 500)) | kcat -P -b "$BROKERS" -t g -p "$p"
+	done
+	for _ in $(seq 100); do
+		[ "$(cat c1.out c2.out | wc -l)" -ge 2000 ] && break
+		sleep 0.1
+	done
+	# A rolling stop: each member commits what it wrote as it leaves; the
+	# second leaves once it holds all four partitions (during the
+	# rebalance kbroker's coordinator refuses commits).
+	kill -TERM "$p1"
+	wait "$p1"
+	for _ in $(seq 150); do
+		grep -q 'assigned 4 partitions' c2.err && break
+		sleep 0.1
+	done
+	kill -TERM "$p2"
+	wait "$p2"
+	cat c2.err
+	[ -s c1.out ] && [ -s c2.out ]
+	[ "$(cat c1.out c2.out | wc -l)" -eq 2000 ]
+	[ "$(cat c1.out c2.out | sort -n | uniq | wc -l)" -eq 2000 ]
+	# What they wrote was committed: the group goes on after it.
+	seq 2001 2010 | kcat -P -b "$BROKERS" -t g -p 0
+	run ksub -b "$BROKERS" -G grp $SESSION -t g -e
+	assert_success
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -n | tr '\n' ' ')" "$(seq 2001 2010 | tr '\n' ' ')"
+}
+
+@test "ksub: after kill -9, a restarted -G member starts at or before the first line not written" {
+	start_broker -T t:4
+	txgen -s 3 -r 0 -n 20000 --start-time 1700000000 > sent
+	kpub -b "$BROKERS" -t t < sent
+	# A slow reader; its ksub is killed mid-stream, three times over. A
+	# killed member holds its partitions until its session times out.
+	: > all.out
+	for round in 1 2 3; do
+		before=$(wc -l < all.out)
+		{
+			ksub -b "$BROKERS" -G g $SESSION -t t | {
+				n=0
+				while IFS= read -r l; do
+					printf '%s\n' "$l"
+					n=$((n + 1))
+					[ $((n % 200)) -eq 0 ] && sleep 0.05
+				done
+			} >> all.out
+		} &
+		reader=$!
+		for _ in $(seq 200); do
+			[ "$(wc -l < all.out)" -ge $((before + 1000)) ] && break
+			sleep 0.1
+		done
+		pkill -KILL -f "ksub -b $BROKERS -G g" || true
+		wait "$reader" || true
+		echo "round $round: $(wc -l < all.out) lines"
+	done
+	[ "$(wc -l < all.out)" -ge 3000 ]
+	[ "$(sort -u all.out | wc -l)" -lt 20000 ]
+	ksub -b "$BROKERS" -G g $SESSION -t t -e >> all.out
+	# Nothing missed; repeats only where a kill cut in.
+	sort -u all.out | diff - <(sort sent)
+}
+
+@test "ksub | head -5 exits 0, quietly, and commits nothing beyond what was written" {
+	start_broker -T t:1
+	seq 1 100000 | kpub -b "$BROKERS" -t t
+	run --separate-stderr bash -c "ksub -b '$BROKERS' -G h $SESSION -t t | head -5; exit \${PIPESTATUS[0]}"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "${lines[*]}" "1 2 3 4 5"
+	# The group goes on after what reached the pipe (head's 5 at least),
+	# not after what ksub had fetched (librdkafka prefetches it all).
+	run ksub -b "$BROKERS" -G h $SESSION -t t -c 1
+	assert_success
+	echo "next: $output"
+	[ "$output" -ge 6 ] && [ "$output" -le 50000 ]
+}
+
+@test "ksub: a gap left by retention exits 65 naming the offsets, or is skipped and counted" {
+	start_broker -T small:1
+	# 40,000 seed records (about 9 MB) into one partition; kbroker keeps
+	# about the last 5 MB of it.
+	txgen -s 1 -r 0 -n 40000 --start-time 1700000000 > sent
+	kpub -b "$BROKERS" -t small < sent
+	low=$(ksub -b "$BROKERS" -L -t small | jq -s '.[1].partitions[0].low')
+	[ "$low" -gt 0 ]
+	run --separate-stderr ksub -b "$BROKERS" -t small -e -o 0
+	assert_failure 65
+	assert_output ""
+	[[ "$stderr" == *"small [0]: offsets 0 to $((low - 1)) are gone from the broker"* ]]
+	run --separate-stderr ksub -b "$BROKERS" -t small -e -o 0 --on-gap skip
+	assert_success
+	[ "${#lines[@]}" -eq $((40000 - low)) ]
+	[[ "$stderr" == *"skipped $low messages"* ]]
+	# What came is the tail of what was sent, in order.
+	printf '%s\n' "${lines[@]}" | diff - <(tail -n $((40000 - low)) sent)
+	# -o beginning is the oldest still there: no gap to report.
+	run --separate-stderr ksub -b "$BROKERS" -t small -e
+	assert_success
+	[ "${#lines[@]}" -eq $((40000 - low)) ]
+}
+
+@test "ksub: a group whose committed offset is gone meets the gap too" {
+	start_broker -T small:1
+	seq 1 10 | kpub -b "$BROKERS" -t small
+	run ksub -b "$BROKERS" -G lag $SESSION -t small -e
+	assert_success
+	[ "${#lines[@]}" -eq 10 ]
+	txgen -s 1 -r 0 -n 40000 | kpub -b "$BROKERS" -t small
+	run --separate-stderr ksub -b "$BROKERS" -G lag $SESSION -t small -e
+	assert_failure 65
+	[[ "$stderr" == *"small [0]: offsets 10 to "* ]]
+}
+
+@test "ksub: no reachable broker exits 69 after --timeout, naming the brokers" {
+	port=$(free_port)
+	start=$(date +%s)
+	run --separate-stderr ksub -b "127.0.0.1:$port" -t t -m 2s
+	assert_failure 69
+	[[ "$stderr" == *"cannot reach the brokers 127.0.0.1:$port"* ]]
+	[ $(($(date +%s) - start)) -le 6 ]
+}
+
+@test "ksub: -L lists brokers and topics with partitions and message counts" {
+	start_broker -n 2 -T a:3 -T b:1:2
+	for p in 0 1 2; do seq 1 $((p * 10 + 5)) | kcat -P -b "$BROKERS" -t a -p "$p"; done
+	seq 1 7 | kcat -P -b "$BROKERS" -t b
+	run ksub -b "$BROKERS" -L
+	assert_success
+	printf '%s\n' "${lines[@]}" > list.ndjson
+	[ "$(jq -s '.[0].brokers | length' list.ndjson)" -eq 2 ]
+	assert_equal "$(jq -c 'select(.topic == "a") | [.partition_count, .messages, [.partitions[].high]]' list.ndjson)" \
+		"[3,45,[5,15,25]]"
+	assert_equal "$(jq -c 'select(.topic == "b") | [.partition_count, .messages, (.partitions[0].replicas | length)]' list.ndjson)" \
+		"[1,7,2]"
+	# The same as kcat sees.
+	assert_equal "$(jq -r 'select(.topic == "a") | .partitions[] | "\(.partition) \(.leader)"' list.ndjson | sort)" \
+		"$(kcat -L -J -b "$BROKERS" -t a | jq -r '.topics[0].partitions[] | "\(.partition) \(.leader)"' | sort)"
+	run ksub -b "$BROKERS" -L -t b
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "ksub: a topic that does not exist exits 66; bad options exit 64" {
+	start_broker -T t:1
+	run --separate-stderr ksub -b "$BROKERS" -t nope -e
+	assert_failure 66
+	[[ "$stderr" == *"nope: no such topic"* ]]
+	for args in "" "-t t -o nowhere" "-t t -G g -p 1" "-t t -G g -o 5" "-t t -o stored" "-t t --on-gap maybe" "-t t -c 0"; do
+		# shellcheck disable=SC2086
+		run ksub -b "$BROKERS" $args
+		echo "ksub $args -> $status: $output"
+		assert_equal "$status" 64
+		assert_output --partial "usage: ksub"
+	done
+}
