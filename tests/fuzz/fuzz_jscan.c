@@ -7,7 +7,9 @@
  * the same type on its own; a decoded string is no longer than its span;
  * and against json-c, an independent parser: whatever jscan accepts,
  * json-c's strict tokenizer accepts too, and a string found at a path is
- * the string json-c finds there.
+ * the string json-c finds there. A number found is one dec (jagg's exact
+ * decimals) parses, unless it has too many digits, and its text parses
+ * back to the same value.
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "lib/dec.h"
 #include "lib/jscan.h"
 
 #define NPATHS 3
@@ -79,6 +82,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		check(out[i].p >= s && out[i].p + out[i].len <= s + size && out[i].len > 0);
 		check(jscan(out[i].p, out[i].len, NULL, 0, &again, &e2) == 0);
+		if (out[i].type == JT_NUMBER) {
+			struct dec d, back;
+			char text[DEC_STR_MAX];
+			enum dec_status ds = dec_parse(&d, out[i].p, out[i].len);
+
+			check(ds == DEC_OK || ds == DEC_RANGE);
+			if (ds == DEC_OK) {
+				size_t n = dec_format(&d, text);
+
+				check(dec_parse(&back, text, n) == DEC_OK && dec_cmp(&d, &back) == 0 &&
+				    back.scale == d.scale);
+			}
+		}
 		if (out[i].type == JT_STRING) {
 			char *dec = malloc(out[i].len);
 			size_t n;
