@@ -703,7 +703,10 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 	while ((c = getopt_long(argc, argv, "b:t:p:k:K:D:c:z:X:F:Tu" OPTS_COMMON_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			k->brokers = optarg;
+		case 'X':
+		case 'F':
+			if ((r = kconf_option(k, c, optarg)) != 0)
+				return r;
 			break;
 		case 't':
 			o->topic = optarg;
@@ -736,14 +739,6 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		case 'z':
 			if (kconf_set(k, "compression.codec", optarg) < 0)
 				return diag_err("-z: %s", k->errstr), EX_USAGE;
-			break;
-		case 'X':
-			if (kconf_set_arg(k, optarg) < 0)
-				return diag_err("-X: %s", k->errstr), EX_CONFIG;
-			break;
-		case 'F':
-			if (kconf_file(k, optarg) < 0)
-				return diag_err("-F: %s", k->errstr), errno == ENOENT ? EX_NOINPUT : EX_CONFIG;
 			break;
 		case 'T':
 			o->tee = true;
@@ -949,5 +944,6 @@ main(int argc, char **argv)
 		lw_free(&st.dead);
 	}
 	free(st.scratch);
+	kconf_destroy(&k);
 	return status;
 }

@@ -55,7 +55,6 @@ struct options {
 	bool list;			/* -L */
 	bool skip_gaps;			/* --on-gap skip */
 	double timeout;			/* -m */
-	bool fetch_wait_given;		/* -X fetch.wait.max.ms */
 };
 
 enum {
@@ -868,7 +867,10 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 	while ((c = getopt_long(argc, argv, "b:t:p:o:G:ec:uD:K:LX:F:m:" OPTS_COMMON_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			k->brokers = optarg;
+		case 'X':
+		case 'F':
+			if ((r = kconf_option(k, c, optarg)) != 0)
+				return r;
 			break;
 		case 't':
 			if (o->ntopics == MAX_TOPICS)
@@ -906,16 +908,6 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 			break;
 		case 'L':
 			o->list = true;
-			break;
-		case 'X':
-			if (strncmp(optarg, "fetch.wait.max.ms=", 18) == 0)
-				o->fetch_wait_given = true;
-			if (kconf_set_arg(k, optarg) < 0)
-				return diag_err("-X %s", k->errstr), EX_USAGE;
-			break;
-		case 'F':
-			if (kconf_file(k, optarg) < 0)
-				return diag_err("-F %s", k->errstr), EX_CONFIG;
 			break;
 		case 'm':
 			if (opts_duration(optarg, &o->timeout) < 0 || o->timeout <= 0)
@@ -979,7 +971,7 @@ open_consumer(struct state *st, struct kconf *k)
 	 * broker holds an empty fetch for fetch.wait.max.ms (500 by default)
 	 * before answering: a shorter wait ends the read sooner.
 	 */
-	if (o->exit_at_end && !o->fetch_wait_given && kconf_set(k, "fetch.wait.max.ms", "100") < 0)
+	if (o->exit_at_end && !kconf_given(k, "fetch.wait.max.ms") && kconf_set(k, "fetch.wait.max.ms", "100") < 0)
 		diag_exit(EX_SOFTWARE, "%s", k->errstr);
 	if (o->group) {
 		if (kconf_set(k, "group.id", o->group) < 0 || kconf_set(k, "enable.auto.commit", "true") < 0)
@@ -990,10 +982,7 @@ open_consumer(struct state *st, struct kconf *k)
 		 * librdkafka 2.0 will not assign() without a group.id; this one
 		 * is never joined and nothing is committed to it.
 		 */
-		char buf[256];
-		const char *g = kconf_get(k, "group.id", buf, sizeof(buf));
-
-		if (((!g || !*g) && kconf_set(k, "group.id", "ksub") < 0) ||
+		if ((!kconf_given(k, "group.id") && kconf_set(k, "group.id", "ksub") < 0) ||
 		    kconf_set(k, "enable.auto.commit", "false") < 0)
 			diag_exit(EX_SOFTWARE, "%s", k->errstr);
 	}
@@ -1060,6 +1049,7 @@ main(int argc, char **argv)
 		status = list_metadata(&st);
 		rd_kafka_destroy(st.rk);
 		lw_free(&st.out);
+		kconf_destroy(&k);
 		return status;
 	}
 	if (opt.group)
@@ -1087,5 +1077,6 @@ main(int argc, char **argv)
 	parts_clear(&st);
 	free(st.parts);
 	lw_free(&st.out);
+	kconf_destroy(&k);
 	return st.status;
 }

@@ -300,11 +300,17 @@ EOF
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "ksub: a topic that does not exist exits 66; bad options exit 64" {
+@test "ksub: a topic that does not exist exits 66, bad configuration 78, bad options 64" {
 	start_broker -T t:1
 	run --separate-stderr ksub -b "$BROKERS" -t nope -e
 	assert_failure 66
 	[[ "$stderr" == *"nope: no such topic"* ]]
+	# Configuration errors are Contract 6's, as in kpub.
+	run --separate-stderr ksub -b "$BROKERS" -t t -X no.such.property=1
+	assert_failure 78
+	[[ "$stderr" == *'-X: No such configuration property: "no.such.property"'* ]]
+	run ksub -b "$BROKERS" -t t -F no-such-file
+	assert_failure 66
 	for args in "" "-t t -o nowhere" "-t t -G g -p 1" "-t t -G g -o 5" "-t t -o stored" "-t t --on-gap maybe" "-t t -c 0"; do
 		# shellcheck disable=SC2086
 		run ksub -b "$BROKERS" $args

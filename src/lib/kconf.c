@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sysexits.h>
 
 #include "diag.h"
 #include "kconf.h"
@@ -53,9 +54,37 @@ kconf_set(struct kconf *k, const char *name, const char *value)
 			snprintf(k->errstr, sizeof(k->errstr), "%s", err);
 		return -1;
 	}
-	if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "metadata.broker.list") == 0)
-		k->bootstrap_set = true;
 	return 0;
+}
+
+/* kconf_set() for -X and -F: the name is remembered as the user's. */
+static int
+set_given(struct kconf *k, const char *name, const char *value)
+{
+	char **g;
+
+	if (kconf_set(k, name, value) < 0)
+		return -1;
+	if (kconf_given(k, name))
+		return 0;
+	if (!(g = realloc(k->given, (k->ngiven + 1) * sizeof(*g))) || !(g[k->ngiven] = strdup(name))) {
+		if (g)
+			k->given = g;
+		snprintf(k->errstr, sizeof(k->errstr), "out of memory");
+		return -1;
+	}
+	k->given = g;
+	k->ngiven++;
+	return 0;
+}
+
+bool
+kconf_given(const struct kconf *k, const char *name)
+{
+	for (size_t i = 0; i < k->ngiven; i++)
+		if (strcmp(k->given[i], name) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -70,7 +99,7 @@ kconf_set_arg(struct kconf *k, const char *arg)
 	}
 	memcpy(name, arg, (size_t)(eq - arg));
 	name[eq - arg] = '\0';
-	return kconf_set(k, name, eq + 1);
+	return set_given(k, name, eq + 1);
 }
 
 static char *
@@ -106,20 +135,42 @@ kconf_file(struct kconf *k, const char *path)
 		if (!(eq = strchr(s, '='))) {
 			snprintf(k->errstr, sizeof(k->errstr), "%s:%u: not name=value", path, lineno);
 			fclose(f);
+			errno = EINVAL;
 			return -1;
 		}
 		*eq = '\0';
-		if (kconf_set(k, trim(s), trim(eq + 1)) < 0) {
+		if (set_given(k, trim(s), trim(eq + 1)) < 0) {
 			char why[sizeof(k->errstr)];
 
 			memcpy(why, k->errstr, sizeof(why));
 			snprintf(k->errstr, sizeof(k->errstr), "%s:%u: %.400s", path, lineno, why);
 			fclose(f);
+			errno = EINVAL;
 			return -1;
 		}
 	}
 	fclose(f);
 	return 0;
+}
+
+int
+kconf_option(struct kconf *k, int c, const char *arg)
+{
+	switch (c) {
+	case 'b':
+		k->brokers = arg;
+		return 0;
+	case 'X':
+		if (kconf_set_arg(k, arg) < 0)
+			return diag_err("-X: %s", k->errstr), EX_CONFIG;
+		return 0;
+	case 'F':
+		if (kconf_file(k, arg) < 0)
+			return diag_err("-F: %s", k->errstr), errno == ENOENT ? EX_NOINPUT : EX_CONFIG;
+		return 0;
+	default:
+		return EX_SOFTWARE;
+	}
 }
 
 int
@@ -129,7 +180,7 @@ kconf_finish(struct kconf *k)
 
 	if (k->brokers)
 		return kconf_set(k, "bootstrap.servers", k->brokers);
-	if (k->bootstrap_set)
+	if (kconf_given(k, "bootstrap.servers") || kconf_given(k, "metadata.broker.list"))
 		return 0;
 	if (env && *env)
 		return kconf_set(k, "bootstrap.servers", env);
@@ -150,6 +201,11 @@ kconf_destroy(struct kconf *k)
 	if (k->conf)
 		rd_kafka_conf_destroy(k->conf);
 	k->conf = NULL;
+	for (size_t i = 0; i < k->ngiven; i++)
+		free(k->given[i]);
+	free(k->given);
+	k->given = NULL;
+	k->ngiven = 0;
 }
 
 int

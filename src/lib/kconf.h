@@ -23,7 +23,8 @@
 struct kconf {
 	rd_kafka_conf_t *conf;
 	const char *brokers;	/* -b, applied by kconf_finish() */
-	bool bootstrap_set;	/* by -X or -F */
+	char **given;		/* names set by -X or -F */
+	size_t ngiven;
 	char errstr[512];
 };
 
@@ -31,11 +32,21 @@ int kconf_init(struct kconf *k);
 int kconf_set(struct kconf *k, const char *name, const char *value);
 int kconf_set_arg(struct kconf *k, const char *name_eq_value);	/* -X */
 int kconf_file(struct kconf *k, const char *path);		/* -F */
+/*
+ * The options every Kafka client here shares (Contract 6): -b, -X, -F.
+ * Returns 0 when taken, or an exit status after reporting why not: 78
+ * for a property librdkafka refuses or a malformed -F file, 66 for a -F
+ * file that does not exist.
+ */
+int kconf_option(struct kconf *k, int c, const char *arg);
+/* Did -X or -F set this property? A program's own default yields to it. */
+bool kconf_given(const struct kconf *k, const char *name);
 /* Resolve the brokers; the conf is then ready for rd_kafka_new(). */
 int kconf_finish(struct kconf *k);
 /* A property value as librdkafka holds it, or NULL. */
 const char *kconf_get(struct kconf *k, const char *name, char *buf, size_t size);
 bool kconf_is_secret(const char *name);
+/* Frees what kconf holds (the conf too, unless rd_kafka_new() took it). */
 void kconf_destroy(struct kconf *k);
 
 /*
