@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "dec.h"
@@ -134,6 +135,60 @@ dec_cmp(const struct dec *a, const struct dec *b)
 	if (!upscale(y, scale - b->scale, &y))
 		return y < 0 ? 1 : -1;
 	return (x > y) - (x < y);
+}
+
+enum dec_status
+dec_div_u64(struct dec *q, const struct dec *a, unsigned long long n, int scale)
+{
+	unsigned __int128 u = a->coef < 0 ? -(unsigned __int128)a->coef : (unsigned __int128)a->coef;
+	unsigned __int128 quot, rem;
+	int s = a->scale;
+
+	if (n == 0 || scale > DEC_MAX_SCALE)
+		return DEC_RANGE;
+	quot = u / n;
+	rem = u % n;
+	/* Long division, a digit at a time: rem < n < 2^64, so rem × 10 cannot wrap. */
+	for (; s < scale && quot <= (unsigned __int128)COEF_MAX / 10; s++) {
+		rem *= 10;
+		quot = quot * 10 + rem / n;
+		rem %= n;
+	}
+	if (rem >= n - rem)	/* rem / n >= 1/2 */
+		quot++;
+	if (quot > (unsigned __int128)COEF_MAX)
+		return DEC_OVERFLOW;
+	q->coef = a->coef < 0 ? -(__int128)quot : (__int128)quot;
+	q->scale = s;
+	return DEC_OK;
+}
+
+enum dec_status
+dec_to_i64(const struct dec *d, int shift, long long *out)
+{
+	__int128 v = d->coef;
+	int s = d->scale - shift;	/* value = v × 10^-s */
+
+	if (s < 0) {
+		if (!upscale(v, -s, &v))
+			return DEC_RANGE;
+	} else if (s > 0) {
+		__int128 p = s > DEC_MAX_DIGITS ? 0 : pow10_i128(s);
+
+		if (p == 0) {
+			v = v < 0 ? -1 : 0;
+		} else {
+			__int128 f = v / p;
+
+			if (v % p != 0 && v < 0)
+				f--;	/* floor, not truncation */
+			v = f;
+		}
+	}
+	if (v > INT64_MAX || v < INT64_MIN)
+		return DEC_RANGE;
+	*out = (long long)v;
+	return DEC_OK;
 }
 
 size_t

@@ -38,6 +38,14 @@ enum dec_status dec_parse(struct dec *d, const char *s, size_t len);
 enum dec_status dec_add(struct dec *acc, const struct dec *v);
 /* -1, 0 or 1, as a < b, a == b, a > b (scales may differ). */
 int dec_cmp(const struct dec *a, const struct dec *b);
+/*
+ * *q = a / n (n > 0) with scale decimal places, rounded half away from
+ * zero; fewer places when the quotient would not fit in 38 digits at that
+ * scale (never fewer than a's). For averages: scale is a->scale + 4.
+ */
+enum dec_status dec_div_u64(struct dec *q, const struct dec *a, unsigned long long n, int scale);
+/* floor(d × 10^shift) as a 64-bit integer; DEC_RANGE when it does not fit. */
+enum dec_status dec_to_i64(const struct dec *d, int shift, long long *out);
 /* Plain text into dst (at least DEC_STR_MAX bytes); returns its length. */
 size_t dec_format(const struct dec *d, char *dst);
 const char *dec_strerror(enum dec_status s);

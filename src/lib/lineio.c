@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -143,8 +144,30 @@ skip_long(struct lreader *r, struct line *line, size_t seen)
 	return LR_TOOLONG;
 }
 
+/*
+ * Wait up to timeout_ms for the descriptor to become readable: 1 when it
+ * is, 0 when the time ran out, -1 on error. A signal ends the wait early
+ * (0), so that a stop request is seen at once.
+ */
+static int
+wait_readable(struct lreader *r, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	int n = poll(&pfd, 1, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	return n > 0;
+}
+
 enum lr_status
 lr_next(struct lreader *r, struct line *line)
+{
+	return lr_next_wait(r, line, -1);
+}
+
+enum lr_status
+lr_next_wait(struct lreader *r, struct line *line, int timeout_ms)
 {
 	size_t scanned = 0;	/* bytes already searched for the delimiter */
 
@@ -175,6 +198,14 @@ lr_next(struct lreader *r, struct line *line)
 			return r->stopped ? LR_CUT : LR_LINE;
 		}
 		scanned = avail;
+		if (timeout_ms >= 0 && !stop_requested()) {
+			int ready = wait_readable(r, timeout_ms);
+
+			if (ready < 0)
+				return LR_ERROR;
+			if (ready == 0 && !stop_requested())
+				return LR_TIMEOUT;
+		}
 		if (make_room(r) < 0 || fill(r) < 0)
 			return LR_ERROR;
 	}

@@ -36,6 +36,7 @@ enum lr_status {
 	LR_LINE = 1,
 	LR_TOOLONG = 2,		/* line skipped; line->len is its length */
 	LR_CUT = 3,		/* a stop cut this line short: data is what came */
+	LR_TIMEOUT = 4,		/* lr_next_wait(): no complete line in time */
 };
 
 struct line {
@@ -60,6 +61,13 @@ struct lreader {
 int lr_open(struct lreader *r, const char *path, int delim, size_t max);
 void lr_init_fd(struct lreader *r, int fd, const char *name, int delim, size_t max);
 enum lr_status lr_next(struct lreader *r, struct line *line);
+/*
+ * lr_next(), but when no complete line is buffered, wait at most
+ * timeout_ms (0: not at all) for more input before each read, and return
+ * LR_TIMEOUT if none came; a partial line stays buffered for the next
+ * call. A negative timeout waits forever, like lr_next().
+ */
+enum lr_status lr_next_wait(struct lreader *r, struct line *line, int timeout_ms);
 void lr_close(struct lreader *r);
 const char *lr_name(const struct lreader *r);
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,26 @@ sums(const char *a, const char *b, const char *want)
 	dec_parse(&x, a, strlen(a));
 	dec_parse(&y, b, strlen(b));
 	ok(dec_add(&x, &y) == DEC_OK && strcmp(fmt(&x), want) == 0, "%s + %s = %s (got %s)", a, b, want, fmt(&x));
+}
+
+static void
+divides(const char *a, unsigned long long n, int extra, const char *want)
+{
+	struct dec x, q;
+
+	dec_parse(&x, a, strlen(a));
+	ok(dec_div_u64(&q, &x, n, x.scale + extra) == DEC_OK && strcmp(fmt(&q), want) == 0,
+	    "%s / %llu to %d more places = %s (got %s)", a, n, extra, want, fmt(&q));
+}
+
+static void
+floors(const char *a, int shift, long long want)
+{
+	struct dec x;
+	long long v = 0;
+
+	dec_parse(&x, a, strlen(a));
+	ok(dec_to_i64(&x, shift, &v) == DEC_OK && v == want, "floor(%s × 10^%d) = %lld (got %lld)", a, shift, want, v);
 }
 
 /* Random decimal text: up to 12 integer digits, 0-4 decimals, a sign. */
@@ -166,6 +187,33 @@ main(void)
 	ok(dec_cmp(&a, &b) == 1 && dec_cmp(&b, &a) == -1, "2.50 > -3");
 	dec_parse(&b, "0.00000000000000000000000000000000000001", 40);
 	ok(dec_cmp(&big, &b) == 1 && dec_cmp(&b, &big) == -1, "comparing values too far apart to align");
+
+	/* Averages: half away from zero, like Spark's HALF_UP on decimals. */
+	divides("10", 4, 4, "2.5000");
+	divides("2.00", 3, 4, "0.666667");
+	divides("1.00", 3, 4, "0.333333");
+	divides("-2.00", 3, 4, "-0.666667");
+	divides("0.000005", 10, 0, "0.000001");	/* 0.0000005 rounds up */
+	divides("-0.000005", 10, 0, "-0.000001");
+	divides("0.000004", 10, 0, "0.000000");	/* the scale is kept */
+	divides("18446744073709551616", 18446744073709551615ULL, 4, "1.0000");
+	divides("99999999999999999999999999999999999999", 1, 4, "99999999999999999999999999999999999999");
+	divides("99999999999999999999999999999999999999", 2, 4, "50000000000000000000000000000000000000");
+	dec_parse(&a, "5", 1);
+	ok(dec_div_u64(&b, &a, 0, 4) == DEC_RANGE, "division by zero is refused");
+
+	floors("1795654222", 3, 1795654222000LL);
+	floors("1795654222.5", 3, 1795654222500LL);
+	floors("1795654222.9999", 3, 1795654222999LL);
+	floors("-1.0001", 3, -1001);
+	floors("-0.5", 0, -1);
+	floors("0.00000000000000000000000000000000000001", 0, 0);
+	floors("-0.00000000000000000000000000000000000001", 0, -1);
+	floors("9223372036854775807", 0, INT64_MAX);
+	dec_parse(&a, "9223372036854775808", 19);
+	ok(dec_to_i64(&a, 0, &(long long){ 0 }) == DEC_RANGE, "beyond 64 bits is out of range");
+	dec_parse(&a, "9223372036854775807", 19);
+	ok(dec_to_i64(&a, 3, &(long long){ 0 }) == DEC_RANGE, "and so is a shift past it");
 
 	against_python();
 	return tap_done();

@@ -143,6 +143,24 @@ main(void)
 		close(fds[1]);
 	}
 	{
+		/* Waiting with a timeout: a half line stays buffered. */
+		int fds[2];
+
+		if (pipe(fds) < 0 || write(fds[1], "one\ntw", 6) != 6)
+			return 99;
+		lr_init_fd(&r, fds[0], "pipe", '\n', 0);
+		ok(lr_next_wait(&r, &l, 0) == LR_LINE && l.len == 3 && l.no == 1, "a waiting reader gets a ready line");
+		ok(lr_next_wait(&r, &l, 20) == LR_TIMEOUT, "and times out on a half line");
+		ok(lr_next_wait(&r, &l, 0) == LR_TIMEOUT, "again with no wait at all");
+		if (write(fds[1], "o\n", 2) != 2)
+			return 99;
+		ok(lr_next_wait(&r, &l, 20) == LR_LINE && l.len == 3 && memcmp(l.data, "two", 3) == 0 && l.no == 2,
+		    "the rest of the line joins the half already read");
+		close(fds[1]);
+		ok(lr_next_wait(&r, &l, 20) == LR_EOF, "a closed pipe is the end, not a timeout");
+		lr_close(&r);
+	}
+	{
 		/* Last: a stop request cannot be taken back. */
 		int fds[2];
 
