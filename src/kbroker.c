@@ -27,6 +27,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
@@ -523,22 +524,15 @@ serve_control(struct cluster *c, const char *path)
 static int
 write_bootstrap_file(const char *path, const char *list)
 {
-	char tmp[4096];
-	FILE *f;
+	struct afile a;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (!(f = fopen(tmp, "w")))
+	if (afile_open(&a, path) < 0)
 		return -1;
-	if (fprintf(f, "%s\n", list) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
-		unlink(tmp);
+	if (fprintf(a.f, "%s\n", list) < 0) {
+		afile_abort(&a);
 		return -1;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return afile_commit(&a);
 }
 
 static void

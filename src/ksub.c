@@ -19,7 +19,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
 #include "lib/base64.h"
@@ -28,6 +27,7 @@
 #include "lib/jsonw.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
+#include "lib/offsets.h"
 #include "lib/opts.h"
 #include "lib/stop.h"
 
@@ -562,36 +562,28 @@ parse_partitions(const char *s, int32_t *out, int max)
 }
 
 /* Contract 4: {"offsets":{"topic":{"0":1043}}}; a missing file is no offsets. */
-static struct json_object *
+static struct offsets *
 load_offsets(const char *path)
 {
-	struct json_object *root, *offsets;
+	struct offsets *o = offsets_new();
+	char why[512];
+	int rc;
 
-	if (access(path, F_OK) != 0 && errno == ENOENT) {
+	if (!o)
+		diag_exit(EX_OSERR, "out of memory");
+	if ((rc = offsets_read_file(o, path, why, sizeof(why))) < 0)
+		diag_exit(EX_DATAERR, "-o @%s: %s", path, why);
+	if (rc == 0)
 		diag_info("%s does not exist yet: starting from the beginning", path);
-		return NULL;
-	}
-	if (!(root = json_object_from_file(path)))
-		diag_exit(EX_DATAERR, "-o @%s: not a JSON offsets file: %s", path, json_util_get_last_err());
-	if (!json_object_object_get_ex(root, "offsets", &offsets) ||
-	    !json_object_is_type(offsets, json_type_object))
-		diag_exit(EX_DATAERR, "-o @%s: no \"offsets\" object", path);
-	json_object_get(offsets);
-	json_object_put(root);
-	return offsets;
+	return o;
 }
 
 static int64_t
-file_offset(struct json_object *offsets, const char *topic, int32_t partition)
+file_offset(const struct offsets *offsets, const char *topic, int32_t partition)
 {
-	struct json_object *t, *v;
-	char key[16];
+	long long v = offsets_get(offsets, topic, partition);
 
-	snprintf(key, sizeof(key), "%" PRId32, partition);
-	if (offsets && json_object_object_get_ex(offsets, topic, &t) && json_object_object_get_ex(t, key, &v) &&
-	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
-		return json_object_get_int64(v);
-	return RD_KAFKA_OFFSET_BEGINNING;
+	return v >= 0 ? v : RD_KAFKA_OFFSET_BEGINNING;
 }
 
 static int64_t
@@ -639,7 +631,7 @@ assign_partitions(struct state *st)
 	const struct options *o = st->opt;
 	const struct rd_kafka_metadata *md;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(32);
-	struct json_object *file = o->off_file ? load_offsets(o->off_file) : NULL;
+	struct offsets *file = o->off_file ? load_offsets(o->off_file) : NULL;
 	rd_kafka_resp_err_t e;
 	int32_t want[1024];
 	int nwant = 0;
@@ -689,8 +681,7 @@ assign_partitions(struct state *st)
 	if ((e = rd_kafka_assign(st->rk, l)))
 		diag_exit(EX_SOFTWARE, "cannot assign partitions: %s", rd_kafka_err2str(e));
 	rd_kafka_topic_partition_list_destroy(l);
-	if (file)
-		json_object_put(file);
+	offsets_free(file);
 }
 
 static void

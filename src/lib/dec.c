@@ -30,6 +30,42 @@ dec_strerror(enum dec_status s)
 	return "?";
 }
 
+/*
+ * The usual number, "-123.45": no exponent, at most 18 digits, so the
+ * coefficient fits in 64 bits on the way. Returns false to hand anything
+ * else to the general parser.
+ */
+static bool
+parse_short(struct dec *d, const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+	uint64_t coef = 0;
+	int frac = 0;
+	bool neg = false;
+
+	if (len > 19)
+		return false;
+	if (p < end && *p == '-')
+		neg = true, p++;
+	if (p >= end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9'))
+		return false;
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		coef = coef * 10 + (uint64_t)(*p - '0');
+	if (p < end && *p == '.') {
+		if (++p >= end)
+			return false;
+		for (; p < end && *p >= '0' && *p <= '9'; p++, frac++)
+			coef = coef * 10 + (uint64_t)(*p - '0');
+		if (frac == 0)
+			return false;
+	}
+	if (p != end)
+		return false;
+	d->coef = neg ? -(__int128)coef : (__int128)coef;
+	d->scale = frac;
+	return true;
+}
+
 enum dec_status
 dec_parse(struct dec *d, const char *s, size_t len)
 {
@@ -39,6 +75,8 @@ dec_parse(struct dec *d, const char *s, size_t len)
 	int digits = 0, frac = 0;
 	long exp = 0;
 
+	if (parse_short(d, s, len))
+		return DEC_OK;
 	if (p < end && *p == '-')
 		neg = true, p++;
 	if (p >= end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9'))

@@ -261,7 +261,8 @@ key_equals(const char *raw, size_t rawlen, bool escaped, const char *want, size_
 	struct jspan v = { JT_STRING, raw, rawlen };
 
 	if (!escaped)
-		return rawlen - 2 == wantlen && memcmp(raw + 1, want, wantlen) == 0;
+		return rawlen - 2 == wantlen && (wantlen == 0 || raw[1] == want[0]) &&
+		    memcmp(raw + 1, want, wantlen) == 0;
 	if (rawlen > sizeof(buf))
 		return false;	/* decodes to more than any path part we hold */
 	return jscan_string(&v, buf) == wantlen && memcmp(buf, want, wantlen) == 0;

@@ -1,0 +1,162 @@
+/*
+ * jagg's parts, shared by src/jagg.c (options, the record loop, main) and
+ * src/agg/ (spec.c: what to compute; state.c: the groups and their
+ * output; checkpoint.c: saving and loading them).
+ *
+ * The spec is fixed at start. The state is a table of groups, one per
+ * (window, group key), each with one aggregate value per aggregate of the
+ * spec; a record is absorbed into all its groups or into none, so a bad
+ * record never leaves half its effect behind. Single-threaded.
+ */
+#ifndef TXS_AGG_H
+#define TXS_AGG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/dec.h"
+#include "lib/jscan.h"
+#include "lib/lineio.h"
+#include "lib/offsets.h"
+
+#define JAGG_MAX_GROUP 16	/* -g fields */
+#define JAGG_MAX_AGGS 32	/* aggregates */
+#define JAGG_MAX_WINDOWS 1000	/* windows one record may fall in (size / slide) */
+
+enum agg_func {
+	AF_COUNT, AF_SUM, AF_MIN, AF_MAX, AF_AVG, AF_FIRST, AF_LAST, AF_COUNT_DISTINCT,
+};
+
+struct agg_spec {
+	char *name;		/* output member */
+	enum agg_func func;
+	char *field;		/* dotted path; NULL for count */
+	int slot;		/* index of the field among struct spec's fields */
+};
+
+/*
+ * Everything that decides what the state means. Two runs whose specs
+ * have the same text may share a checkpoint; the mode, triggers and
+ * output options are not part of it.
+ */
+struct spec {
+	size_t ngroup;
+	char *group[JAGG_MAX_GROUP];	/* dotted paths */
+	int group_slot[JAGG_MAX_GROUP];
+	size_t nagg;
+	struct agg_spec agg[JAGG_MAX_AGGS];
+
+	bool windowed;
+	long long size_ms, slide_ms, delay_ms;	/* milliseconds */
+	char *time_field;
+	int time_slot;
+	int unit_ms;		/* 1000 for --time-unit s, 1 for ms */
+
+	/* The distinct fields named, in first-mention order. */
+	size_t nfields;
+	char *field[JAGG_MAX_GROUP + JAGG_MAX_AGGS + 1];
+
+	char *text;		/* canonical form, for checkpoints and messages */
+};
+
+const char *agg_func_name(enum agg_func f);
+/* "NAME=FUNC:FIELD", "FUNC:FIELD" or "count"; -1 with *why set. */
+int spec_add_agg(struct spec *s, const char *arg, const char **why);
+/* "a,b.c" */
+int spec_set_group(struct spec *s, const char *arg, const char **why);
+/* After all options: numbers the fields and writes s->text. */
+int spec_finish(struct spec *s, const char **why);
+void spec_free(struct spec *s);
+
+/* --- state --- */
+
+struct strset;
+
+struct aggv {
+	struct dec d;		/* sum (also avg's), min, max */
+	char *text;		/* first, last: the value's JSON text */
+	size_t len, cap;
+	struct strset *set;	/* count_distinct */
+};
+
+struct group {
+	struct group *prev, *next;	/* all groups, in creation order */
+	uint64_t hash;
+	long long wstart;	/* window start, ms (0 without windows) */
+	unsigned long long n;	/* records absorbed */
+	bool dirty;		/* changed since the last trigger */
+	size_t keylen;		/* key: the group values' JSON texts, each NUL-ended */
+	char *key;
+	struct aggv v[];
+};
+
+/* A field's value in one record: its JSON text, strings in canonical form. */
+struct fieldval {
+	enum jtype type;
+	const char *p;
+	size_t len;
+	struct dec num;		/* parsed when the field feeds sum/min/max/avg/time */
+};
+
+struct state {
+	const struct spec *spec;
+	struct group **table;	/* open addressing, linear probing */
+	size_t cap, count;
+	struct group *first, *last;
+	struct group **dirty;	/* groups changed since the last trigger, in order */
+	size_t ndirty, dirtycap;
+
+	bool have_event;	/* windows: any event time seen */
+	long long max_event_ms;	/* the watermark is max_event_ms - delay_ms */
+
+	struct offsets *offsets;	/* envelopes: next offset per topic/partition */
+	char *keybuf;		/* scratch for the key of the record at hand */
+	size_t keycap;
+
+	/* Counters, for logs and (later) metrics. */
+	unsigned long long records, bad, late, duplicates, windows_closed;
+};
+
+struct strset *strset_new(void);
+int strset_add(struct strset *s, const char *p, size_t n);
+size_t strset_count(const struct strset *s);
+int strset_each(const struct strset *s, int (*fn)(const char *, size_t, void *), void *arg);
+
+int state_init(struct state *st, const struct spec *spec);
+/* The group of a window and key; created (last in order) when asked. NULL: none, or no memory. */
+struct group *state_group(struct state *st, long long wstart, const char *key, size_t keylen, bool create);
+int state_mark_dirty(struct state *st, struct group *g);
+void state_free(struct state *st);
+long long state_watermark(const struct state *st);	/* LLONG_MIN before any event */
+
+/*
+ * Absorb one record whose field values are vals[0..spec->nfields).
+ * Returns 0, 1 when the record is late (not absorbed), or -1 when it
+ * cannot be absorbed without overflow (*why set; the state is unchanged).
+ */
+int state_absorb(struct state *st, const struct fieldval *vals, long long event_ms, const char **why);
+
+enum emit_mode { MODE_UPDATE, MODE_COMPLETE, MODE_FINAL };
+
+/*
+ * A trigger: write the groups the mode asks for to w, then, with windows,
+ * emit the windows the watermark has passed one last time and drop them.
+ * At end of input (final = true) every group still held is emitted as in
+ * complete mode when the mode is final. Returns records written, or -1
+ * when writing failed (w->err).
+ */
+long state_trigger(struct state *st, enum emit_mode mode, bool final, struct lwriter *w);
+
+/* --- checkpoint --- */
+
+/* Write atomically: temporary file, fsync, rename, fsync of the directory. */
+int checkpoint_save(const struct state *st, const char *path);
+/*
+ * Load into a fresh state. Returns 1 when loaded, 0 when the file does
+ * not exist, -1 with a message in why[] when it cannot be used (a
+ * different spec: *mismatch is set).
+ */
+int checkpoint_load(struct state *st, const char *path, bool *mismatch, char *why, size_t whysize);
+
+#endif
