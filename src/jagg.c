@@ -190,8 +190,12 @@ take_fields(struct run *R, const struct jspan *sp, const char **why, char *whybu
 		}
 		if (R->need_num[i]) {
 			if (v->type != JT_NUMBER) {
-				snprintf(whybuf, whysize, "%s is %s, not a number", s->field[i],
-				    v->type == JT_STRING ? "a string" : jtype_name(v->type));
+				static const char *const what[] = {
+					[JT_NULL] = "null", [JT_FALSE] = "false", [JT_TRUE] = "true",
+					[JT_STRING] = "a string", [JT_ARRAY] = "an array", [JT_OBJECT] = "an object",
+				};
+
+				snprintf(whybuf, whysize, "%s is %s, not a number", s->field[i], what[v->type]);
 				return *why = whybuf, -1;
 			}
 			if ((ds = dec_parse(&v->num, v->p, v->len)) != DEC_OK) {

@@ -40,3 +40,20 @@ vg() {
 	cat kb.err
 	assert_equal "$rc" 0
 }
+
+@test "valgrind: jagg is clean through windows, envelopes, bad lines and a checkpoint" {
+	cd "$BATS_TEST_TMPDIR" || return
+	txgen -s 2 -r 0 -n 3000 --start-time 1700000000 > recs
+	{ head -1000 recs; echo 'not json'; echo '{"merchantId":"m","amount":"x"}'; tail -n +1001 recs; } > in
+	run bash -c "$(declare -f vg); vg jagg --every 500 --window 60s,20s --time-field transactionTime \
+		--watermark 5s --errors dead -g merchantId,currency s=sum:amount count avg:amount min:amount \
+		max:amount first:userId last:userId count_distinct:userId --checkpoint state.json < in"
+	assert_success
+	assert_equal "$(wc -l < dead)" 2
+	awk '{ printf "{\"topic\":\"t\",\"partition\":%d,\"offset\":%d,\"value\":%s}\n", NR % 2, NR, $0 }' recs > env
+	run bash -c "$(declare -f vg); head -2000 env | vg jagg -g merchantId s=sum:amount count_distinct:userId \
+		--checkpoint env.json > /dev/null && vg jagg --mode final -g merchantId s=sum:amount \
+		count_distinct:userId --checkpoint env.json < env"
+	assert_success
+	assert_equal "${#lines[@]}" 3
+}
