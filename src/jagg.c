@@ -33,10 +33,8 @@
 #include "lib/stop.h"
 
 #define CHECKPOINT_INTERVAL_S 10.0	/* like the seed's Spark checkpoint */
-#define CLOCK_EVERY 256			/* records between looks at the clock */
-#define ENV_FIXED 6			/* envelope members looked for, before the fields */
-
-enum input_kind { INPUT_AUTO, INPUT_RECORDS, INPUT_ENVELOPES };
+#define BATCH_MAX 4096			/* lines scanned together, by two threads */
+#define READ_BUFFER (1u << 20)		/* bytes: room for a batch of seed records */
 
 struct options {
 	struct spec spec;
@@ -51,18 +49,14 @@ struct options {
 	bool unbuffered;
 };
 
-/* The run: options, state, and the per-line scratch of the hot path. */
+/* The run: options, state, and the batch of lines at hand. */
 struct run {
 	const struct options *o;
 	struct state st;
-	enum input_kind input;		/* decided by the first line when auto */
-	struct jpath paths[JSCAN_MAX_PATHS];
-	char *pathtext[JSCAN_MAX_PATHS];	/* "value.x" strings the envelope paths point into */
-	size_t npaths;
-	bool need_num[JSCAN_MAX_PATHS];	/* fields that feed sums or the clock */
-	struct fieldval vals[JSCAN_MAX_PATHS];
-	char *arena;			/* canonical forms of escaped strings */
-	size_t arenacap;
+	struct scanner sc;
+	struct scanpool pool;
+	struct scanned *batch;		/* BATCH_MAX lines */
+	struct fieldval *vals;		/* BATCH_MAX × nfields */
 	struct lwriter out, dead;
 	bool have_dead;
 	uint64_t since_trigger;		/* records absorbed since the last trigger */
@@ -118,8 +112,6 @@ usage(void)
 	return EX_USAGE;
 }
 
-static void settle_paths(struct run *R);
-
 /* --- the record at hand --- */
 
 /* A bad line: counted, reported, dead-lettered; fatal under --strict. */
@@ -148,197 +140,71 @@ bad_line(struct run *R, const struct line *l, const char *fmt, ...)
 	return R->o->strict ? -1 : 0;
 }
 
-/* Room in the arena for n more bytes of canonical strings. */
-static int
-arena_reserve(struct run *R, size_t n)
+static void
+dead_letter(struct run *R, const struct line *l)
 {
-	if (n <= R->arenacap)
-		return 0;
-	free(R->arena);
-	if (!(R->arena = malloc(n)))
-		return R->arenacap = 0, -1;
-	R->arenacap = n;
-	return 0;
+	if (lw_write(&R->dead, l->data, l->len) < 0 || lw_write(&R->dead, "\n", 1) < 0 || lw_flush(&R->dead) < 0)
+		diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
 }
 
 /*
- * The field values of a record from its spans. Strings with escapes are
- * rewritten in one canonical form ("\u0041" and "A" are one group).
- * Returns 0, or -1 with *why (a static or R-owned message).
+ * The part of a line's work that needs the state, in input order.
+ * Returns 0, or -1 when the run must stop (--strict).
  */
 static int
-take_fields(struct run *R, const struct jspan *sp, const char **why, char *whybuf, size_t whysize)
+apply_line(struct run *R, struct scanned *s)
 {
-	const struct spec *s = &R->o->spec;
-	size_t need = 0, used = 0;
+	const struct spec *spec = &R->o->spec;
+	long long *next = NULL;
+	const char *why = s->whybuf;
+	int rc = -1;
 
-	for (size_t i = 0; i < s->nfields; i++)
-		if (sp[i].type == JT_STRING && memchr(sp[i].p, '\\', sp[i].len))
-			need += sp[i].len + jw_string_max(sp[i].len);
-	if (need && arena_reserve(R, need) < 0)
-		return *why = "out of memory", -1;
-	for (size_t i = 0; i < s->nfields; i++) {
-		struct fieldval *v = &R->vals[i];
-		enum dec_status ds;
-
-		v->type = sp[i].type;
-		v->p = sp[i].p;
-		v->len = sp[i].len;
-		if (v->type == JT_NONE) {
-			snprintf(whybuf, whysize, "no field %s", s->field[i]);
-			return *why = whybuf, -1;
-		}
-		if (R->need_num[i]) {
-			if (v->type != JT_NUMBER) {
-				static const char *const what[] = {
-					[JT_NULL] = "null", [JT_FALSE] = "false", [JT_TRUE] = "true",
-					[JT_STRING] = "a string", [JT_ARRAY] = "an array", [JT_OBJECT] = "an object",
-				};
-
-				snprintf(whybuf, whysize, "%s is %s, not a number", s->field[i], what[v->type]);
-				return *why = whybuf, -1;
-			}
-			if ((ds = dec_parse(&v->num, v->p, v->len)) != DEC_OK) {
-				snprintf(whybuf, whysize, "%s: %s", s->field[i], dec_strerror(ds));
-				return *why = whybuf, -1;
-			}
-		} else if (v->type == JT_STRING && memchr(v->p, '\\', v->len)) {
-			char *raw = R->arena + used;
-			size_t n = jscan_string(&sp[i], raw);
-
-			v->p = raw + n;
-			v->len = jw_string((char *)v->p, raw, n);
-			used += n + v->len;
-		}
-	}
-	return 0;
-}
-
-static long long
-event_time(const struct run *R, const char **why, char *whybuf, size_t whysize)
-{
-	const struct spec *s = &R->o->spec;
-	long long ms;
-
-	if (dec_to_i64(&R->vals[s->time_slot].num, s->unit_ms == 1 ? 0 : 3, &ms) != DEC_OK) {
-		snprintf(whybuf, whysize, "%s: not a time jagg can hold", s->time_field);
-		*why = whybuf;
-		return LLONG_MIN;
-	}
-	return ms;
-}
-
-/* A whole number >= 0 that fits in max, from a number span. */
-static int
-span_uint(const struct jspan *v, long long max, long long *out)
-{
-	long long n = 0;
-
-	if (v->type != JT_NUMBER || v->len == 0 || v->len > 19)
-		return -1;
-	for (size_t i = 0; i < v->len; i++) {
-		if (v->p[i] < '0' || v->p[i] > '9')
-			return -1;
-		n = n * 10 + (v->p[i] - '0');
-	}
-	if (n > max)
-		return -1;
-	*out = n;
-	return 0;
-}
-
-static bool
-root_is_object(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return s[i] == '{';
-	return false;
-}
-
-/* Would this (valid JSON) line be an envelope? Decides --envelope's default. */
-static bool
-looks_like_envelope(const struct jspan *sp)
-{
-	return sp[0].type == JT_STRING && sp[1].type == JT_NUMBER && sp[2].type == JT_NUMBER &&
-	    (sp[3].type != JT_NONE || sp[4].type != JT_NONE || sp[5].type != JT_NONE);
-}
-
-/*
- * One input line. Returns 0, or -1 when the run must stop (--strict).
- * Envelope paths: topic, partition, offset, value, value_text,
- * value_base64, then value.<field>; record paths: the fields.
- */
-static int
-process(struct run *R, const struct line *l)
-{
-	const struct spec *s = &R->o->spec;
-	struct jspan sp[JSCAN_MAX_PATHS];
-	struct jscan_error err;
-	const char *why;
-	char whybuf[320];
-	long long event_ms = 0, offset = 0, partition, *next = NULL;
-	const struct jspan *fields = sp;
-	int rc;
-
-	if (jscan(l->data, l->len, R->paths, R->npaths, sp, &err) < 0)
-		return bad_line(R, l, "not JSON: %s at byte %zu", err.reason, err.offset + 1);
-	if (!root_is_object(l->data, l->len))
-		return bad_line(R, l, "not a JSON object");
-	if (R->input == INPUT_AUTO) {
-		/* The first object settles it; records need their fields at the top. */
-		R->input = looks_like_envelope(sp) ? INPUT_ENVELOPES : INPUT_RECORDS;
-		diag_info("stdin: reading %s", R->input == INPUT_ENVELOPES ? "envelopes" : "records");
-		if (R->input == INPUT_RECORDS) {
-			settle_paths(R);
-			jscan(l->data, l->len, R->paths, R->npaths, sp, &err);
-		}
-	}
-	if (R->input == INPUT_ENVELOPES) {
-		char topic[1024];
-		size_t tlen;
-
-		if (sp[0].type != JT_STRING || sp[0].len > sizeof(topic) ||
-		    span_uint(&sp[1], INT32_MAX, &partition) < 0 || span_uint(&sp[2], INT64_MAX, &offset) < 0)
-			return bad_line(R, l, "not an envelope: no topic, partition or offset");
-		tlen = jscan_string(&sp[0], topic);
-		if (!(next = offsets_slot(R->st.offsets, topic, tlen, (int32_t)partition)))
+	if (s->has_offset) {
+		if (!(next = offsets_slot(R->st.offsets, s->topic, s->topic_len, (int32_t)s->partition)))
 			diag_exit(EX_OSERR, "out of memory");
-		if (*next >= 0 && offset < *next) {
+		if (*next >= 0 && s->offset < *next) {
 			/* Absorbed before (a restart re-read it): once is enough. */
 			R->st.duplicates++;
 			return 0;
 		}
-		/* From here on the line is absorbed or dead-lettered: either way, done with. */
-		*next = offset + 1;
-		if (sp[3].type != JT_OBJECT)
-			return bad_line(R, l, "%.*s [%lld] offset %lld: the value is %s, not a JSON object",
-			    (int)tlen, topic, partition, offset, sp[3].type == JT_NONE ?
-			    (sp[4].type ? "text" : "binary") : jtype_name(sp[3].type));
-		fields = sp + ENV_FIXED;
 	}
-	if (take_fields(R, fields, &why, whybuf, sizeof(whybuf)) < 0)
-		return bad_line(R, l, "%s", why);
-	if (s->windowed && (event_ms = event_time(R, &why, whybuf, sizeof(whybuf))) == LLONG_MIN)
-		return bad_line(R, l, "%s", why);
-	if ((rc = state_absorb(&R->st, R->vals, event_ms, &why)) < 0) {
-		if (strcmp(why, "out of memory") == 0)
-			diag_exit(EX_OSERR, "out of memory");
-		return bad_line(R, l, "%s", why);
-	}
-	if (rc == 1) {
+	if (s->status == SCAN_OK && (rc = state_absorb(&R->st, s->vals, s->event_ms, &why)) < 0 &&
+	    strcmp(why, "out of memory") == 0)
+		diag_exit(EX_OSERR, "out of memory");
+	if (rc < 0) {
+		/* Stopping a --strict run, the line is not done with: a rerun meets it again. */
+		if (bad_line(R, &s->line, "%s", why) < 0)
+			return -1;
+	} else if (rc == 1) {
 		/* Late: its windows are gone. Reported and kept, not a bad line. */
 		R->st.late++;
-		diag_badline("stdin", l->no, "late: %s %lld is behind the watermark %lld", s->time_field,
-		    event_ms / s->unit_ms, state_watermark(&R->st) / s->unit_ms);
-		if (R->have_dead && (lw_write(&R->dead, l->data, l->len) < 0 ||
-		    lw_write(&R->dead, "\n", 1) < 0 || lw_flush(&R->dead) < 0))
-			diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
-		return 0;
+		diag_badline("stdin", s->line.no, "late: %s %lld is behind the watermark %lld", spec->time_field,
+		    s->event_ms / spec->unit_ms, state_watermark(&R->st) / spec->unit_ms);
+		if (R->have_dead)
+			dead_letter(R, &s->line);
+	} else {
+		R->st.records++;
+		R->since_trigger++;
 	}
-	R->st.records++;
-	R->since_trigger++;
+	/* Absorbed, late or dead-lettered: done with. */
+	if (next)
+		*next = s->offset + 1;
 	return 0;
+}
+
+/*
+ * Until the first JSON object says whether the input is envelopes or
+ * records, lines go one at a time; the one that decides is scanned again
+ * the decided way.
+ */
+static void
+settle_input(struct run *R, struct scanned *s)
+{
+	if (R->sc.input != INPUT_AUTO || s->status == SCAN_BAD)
+		return;
+	scanner_set_input(&R->sc, s->looks_like_envelope ? INPUT_ENVELOPES : INPUT_RECORDS);
+	diag_info("stdin: reading %s", R->sc.input == INPUT_ENVELOPES ? "envelopes" : "records");
+	scan_line(&R->sc, s);
 }
 
 /* --- triggers and checkpoints --- */
@@ -400,22 +266,58 @@ timed_events(struct run *R)
 		checkpoint(R);
 }
 
-/* The main loop: returns when the input ends or a stop (or --strict) ends it. */
+/*
+ * The main loop: returns when the input ends or a stop (or --strict)
+ * ends it. Lines come in batches of what is already buffered; a status
+ * other than a line ends a batch and is dealt with after it, in order.
+ */
 static void
 run_loop(struct run *R, struct lreader *r)
 {
 	const struct options *o = R->o;
-	bool on_idle = o->every == 0 && o->interval == 0 && o->mode != MODE_FINAL;
-	unsigned tick = 0;
+	/* Final mode has nothing to say before the end, except windows that close. */
+	bool on_idle = o->every == 0 && o->interval == 0 && (o->mode != MODE_FINAL || o->spec.windowed);
 	struct line l;
 
 	for (;;) {
 		/* Idle triggers ask "is there more right now?" only when there is something to say. */
 		int timeout = on_idle && R->st.ndirty > 0 ? 0 : wait_ms(R);
-		enum lr_status s = lr_next_wait(r, &l, timeout);
+		enum lr_status s = lr_next_wait(r, &l, timeout), first = s;
+		size_t n = 0, max = R->sc.input == INPUT_AUTO ? 1 : BATCH_MAX;
 
+		while (s == LR_LINE) {
+			if (l.len > 0) {	/* Contract 1: an empty line is skipped */
+				R->batch[n].line = l;
+				R->batch[n].vals = R->vals + n * o->spec.nfields;
+				n++;
+			}
+			if (n == max)
+				break;
+			s = lr_next_wait(r, &l, LR_NO_READ);
+		}
+		if (n > 0) {
+			scanpool_scan(&R->pool, R->batch, n);
+			settle_input(R, &R->batch[0]);
+			for (size_t i = 0; i < n; i++) {
+				int rc = apply_line(R, &R->batch[i]);
+
+				free(R->batch[i].heap);
+				if (rc < 0) {
+					while (++i < n)
+						free(R->batch[i].heap);
+					return;
+				}
+				if (o->every && R->since_trigger >= o->every)
+					trigger(R, false);
+			}
+			timed_events(R);
+			if (R->out.err == EPIPE)
+				return;
+			if (s == LR_LINE || s == LR_TIMEOUT)
+				continue;	/* a full batch, or the end of the buffered lines */
+		}
 		if (s == LR_TIMEOUT) {
-			if (on_idle && R->st.ndirty > 0)
+			if (on_idle && R->st.ndirty > 0 && first == LR_TIMEOUT)
 				trigger(R, false);
 			timed_events(R);
 			continue;
@@ -433,69 +335,18 @@ run_loop(struct run *R, struct lreader *r)
 			continue;
 		}
 		if (s == LR_CUT) {
-			bad_line(R, &l, "cut short: the stop came before its end of line");
+			/* An envelope's offset was not absorbed: the consumer delivers it again. */
+			if (R->sc.input == INPUT_ENVELOPES)
+				diag_warn("stdin:%llu: the stop came mid-line; the message is not absorbed, and "
+				    "is read again from the checkpoint's offsets", l.no);
+			else
+				bad_line(R, &l, "cut short: the stop came before its end of line");
 			return;
 		}
-		if (l.len == 0)
-			continue;	/* Contract 1: an empty line is skipped */
-		if (process(R, &l) < 0)
-			return;
-		if (o->every && R->since_trigger >= o->every)
-			trigger(R, false);
-		if (++tick % CLOCK_EVERY == 0)
-			timed_events(R);
-		if (R->out.err == EPIPE)
-			return;
 	}
 }
 
 /* --- setting up --- */
-
-/* Paths for the scanner: the fields, inside "value" for envelopes. */
-static void
-make_paths(struct run *R)
-{
-	const struct spec *s = &R->o->spec;
-	static const char *const fixed[ENV_FIXED] = {
-		"topic", "partition", "offset", "value", "value_text", "value_base64",
-	};
-	size_t base = R->input == INPUT_RECORDS ? 0 : ENV_FIXED;
-
-	for (size_t i = 0; i < ENV_FIXED && base; i++)
-		jpath_parse(&R->paths[i], fixed[i]);
-	for (size_t i = 0; i < s->nfields; i++) {
-		size_t n = strlen(s->field[i]) + sizeof("value.");
-		char *t = malloc(n);
-
-		if (!t)
-			diag_exit(EX_OSERR, "out of memory");
-		snprintf(t, n, "%s%s", base ? "value." : "", s->field[i]);
-		R->pathtext[i] = t;
-		jpath_parse(&R->paths[base + i], t);	/* checked in spec_add_agg */
-		R->need_num[i] = false;
-	}
-	for (size_t i = 0; i < s->nagg; i++)
-		if (s->agg[i].func == AF_SUM || s->agg[i].func == AF_AVG || s->agg[i].func == AF_MIN ||
-		    s->agg[i].func == AF_MAX)
-			R->need_num[s->agg[i].slot] = true;
-	if (s->windowed)
-		R->need_num[s->time_slot] = true;
-	R->npaths = base + s->nfields;
-}
-
-/*
- * Auto-detection reads the envelope members too; once the first line has
- * decided, records mode needs only the fields (paths shift down).
- */
-static void
-settle_paths(struct run *R)
-{
-	if (R->input != INPUT_RECORDS || R->npaths == R->o->spec.nfields)
-		return;
-	for (size_t i = 0; i < R->o->spec.nfields; i++)
-		jpath_parse(&R->paths[i], R->pathtext[i] + sizeof("value.") - 1);
-	R->npaths = R->o->spec.nfields;
-}
 
 /* "SIZE[,SLIDE]" in whole units of the time field. */
 static int
@@ -670,7 +521,6 @@ main(int argc, char **argv)
 		return rc == OPTS_DONE ? EX_OK : rc;
 	stop_init();
 	R.o = &opt;
-	R.input = opt.input;
 	if (state_init(&R.st, &opt.spec) < 0 || lw_init(&R.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	if (opt.checkpoint) {
@@ -682,9 +532,11 @@ main(int argc, char **argv)
 		if (rc > 0)
 			diag_info("%s: resuming with %zu groups and the offsets of %zu partitions", opt.checkpoint,
 			    R.st.count, offsets_count(R.st.offsets));
+		/* Written at once: a path that cannot be written fails now, not in 10 s. */
+		checkpoint(&R);
 		/* Saved offsets mean envelopes, whatever the first line looks like. */
-		if (rc > 0 && offsets_count(R.st.offsets) > 0 && R.input == INPUT_AUTO)
-			R.input = INPUT_ENVELOPES;
+		if (rc > 0 && offsets_count(R.st.offsets) > 0 && opt.input == INPUT_AUTO)
+			opt.input = INPUT_ENVELOPES;
 	}
 	if (opt.errors_path) {
 		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
@@ -692,10 +544,16 @@ main(int argc, char **argv)
 		lw_init(&R.dead, fd, 0, false);
 		R.have_dead = true;
 	}
-	make_paths(&R);
+	if (scanner_init(&R.sc, &opt.spec, opt.input) < 0 ||
+	    !(R.batch = calloc(BATCH_MAX, sizeof(*R.batch))) ||
+	    !(R.vals = calloc(BATCH_MAX * opt.spec.nfields, sizeof(*R.vals))))
+		diag_exit(EX_OSERR, "out of memory");
+	if (scanpool_start(&R.pool, &R.sc) < 0)
+		diag_warn("cannot start a helper thread: scanning in one");
 	R.next_trigger = mono_now() + opt.interval;
 	R.next_checkpoint = mono_now() + opt.checkpoint_interval;
 	lr_init_fd(&r, STDIN_FILENO, "-", '\n', 0);
+	r.initial_cap = READ_BUFFER;
 
 	run_loop(&R, &r);
 	/* End of input, a stop or --strict: the last word, then the state that goes with it. */
@@ -712,9 +570,10 @@ main(int argc, char **argv)
 	lw_free(&R.out);
 	lw_free(&R.dead);
 	state_free(&R.st);
-	for (size_t i = 0; i < opt.spec.nfields; i++)
-		free(R.pathtext[i]);
-	free(R.arena);
+	scanpool_stop(&R.pool);
+	scanner_free(&R.sc);
+	free(R.batch);
+	free(R.vals);
 	spec_free(&opt.spec);
 	return rc;
 }

@@ -107,8 +107,9 @@ stamped() {
 }
 
 @test "jagg: with no trigger given, it emits whenever the input goes idle" {
-	# Two lines in one write(2): no idle moment between them.
-	{ echo '{"k":"a"}'; sleep 1; echo $'{"k":"b"}\n{"k":"b"}'; sleep 1; } |
+	# Two lines in one write(2) by cat: no idle moment between them.
+	printf '%s\n' '{"k":"b"}' '{"k":"b"}' > two
+	{ echo '{"k":"a"}'; sleep 1; cat two; sleep 1; } |
 		jagg -g k count | stamped > out
 	cat out
 	assert_equal "$(cut -d' ' -f2- out)" "$(printf '%s\n' '{"k":"a","count":1}' '{"k":"b","count":2}')"
@@ -307,6 +308,22 @@ for i, r in enumerate(recs):
 		"$(head -n "$((first_bad - 1))" "$bad" | $PY "$REF" -g merchantId total=sum:amount count)"
 }
 
+@test "jagg: --strict stops at a bad envelope and, from its checkpoint, stops there again" {
+	printf '%s\n' '{"topic":"t","partition":0,"offset":0,"value":{"k":"a","x":1}}' \
+		'{"topic":"t","partition":0,"offset":1,"value_text":"oops"}' \
+		'{"topic":"t","partition":0,"offset":2,"value":{"k":"a","x":2}}' > env
+	for _ in 1 2; do
+		run --separate-stderr jagg --strict -g k s=sum:x --checkpoint state.json < env
+		assert_failure 65
+		[[ "$stderr" == *"stdin:2: t [0] offset 1: the value is text, not a JSON object"* ]]
+		assert_equal "$(jq -c .offsets state.json)" '{"t":{"0":1}}'
+	done
+	# Without --strict the bad line is dead-lettered, and the rest absorbed.
+	run -0 --separate-stderr jagg --errors dead -g k s=sum:x --checkpoint state.json < env
+	assert_output '{"k":"a","s":3}'
+	assert_equal "$(jq -c .offsets state.json)" '{"t":{"0":3}}'
+}
+
 @test "jagg: a sum that would pass 38 digits leaves its record out, whole" {
 	printf '%s\n' '{"k":"a","x":99999999999999999999999999999999999990,"y":1}' \
 		'{"k":"a","x":10,"y":1}' '{"k":"a","x":9,"y":1}' > in
@@ -345,6 +362,9 @@ print("{\"k\":\"a\",\"x\":2}")
 	assert_failure 64
 	run jagg --window 1500ms --time-field t -g k count
 	assert_failure 64
+	run --separate-stderr jagg -g k k=count
+	assert_failure 64
+	[[ "$stderr" == *"named like a group field"* ]]
 	run -0 jagg --help
 	assert_line --index 0 --partial 'usage: jagg'
 	txgen -s 1 -n 20000 -r 0 > in

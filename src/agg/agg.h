@@ -11,6 +11,7 @@
 #ifndef TXS_AGG_H
 #define TXS_AGG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +70,63 @@ int spec_set_group(struct spec *s, const char *arg, const char **why);
 int spec_finish(struct spec *s, const char **why);
 void spec_free(struct spec *s);
 
+/* --- scanning: the per-line work that needs no state (scan.c) --- */
+
+enum input_kind { INPUT_AUTO, INPUT_RECORDS, INPUT_ENVELOPES };
+
+#define ENV_FIXED 6		/* envelope members looked for, before the fields */
+#define SCAN_TOPIC_MAX 512	/* bytes of a topic name (Kafka allows 249) */
+#define SCAN_WHY_MAX 320
+
+/* What to look for in a line; read-only once set, so threads may share it. */
+struct scanner {
+	const struct spec *spec;
+	enum input_kind input;
+	struct jpath paths[JSCAN_MAX_PATHS];
+	char *pathtext[JSCAN_MAX_PATHS];	/* "value.<field>", which the paths point into */
+	size_t npaths;
+	bool need_num[JSCAN_MAX_PATHS];		/* fields that feed sums or the clock */
+};
+
+enum scan_status { SCAN_OK, SCAN_BAD };
+
+/* One line, scanned. */
+struct scanned {
+	struct line line;
+	enum scan_status status;
+	char whybuf[SCAN_WHY_MAX];	/* SCAN_BAD: the reason */
+	bool looks_like_envelope;	/* INPUT_AUTO only */
+	bool has_offset;		/* an envelope: topic, partition and offset are set */
+	char topic[SCAN_TOPIC_MAX];
+	size_t topic_len;
+	long long partition, offset;
+	long long event_ms;
+	struct fieldval *vals;		/* spec->nfields of them, owned by the caller */
+	char *heap;			/* canonical forms of escaped strings: free() after use */
+};
+
+int scanner_init(struct scanner *sc, const struct spec *spec, enum input_kind input);
+void scanner_set_input(struct scanner *sc, enum input_kind input);
+void scanner_free(struct scanner *sc);
+/* Fill s from s->line. Thread-safe for distinct s. */
+void scan_line(const struct scanner *sc, struct scanned *s);
+
+/* The helper thread that scans half of each large batch. */
+struct scanpool {
+	const struct scanner *sc;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct scanned *batch;
+	size_t from, to;
+	bool job, quit, running;
+};
+
+int scanpool_start(struct scanpool *p, const struct scanner *sc);
+/* Scan batch[0..n), in two threads when it is worth it. */
+void scanpool_scan(struct scanpool *p, struct scanned *batch, size_t n);
+void scanpool_stop(struct scanpool *p);
+
 /* --- state --- */
 
 struct strset;
@@ -107,6 +165,7 @@ struct state {
 	struct group **dirty;	/* groups changed since the last trigger, in order */
 	size_t ndirty, dirtycap;
 
+	bool emitted;		/* a trigger has run */
 	bool have_event;	/* windows: any event time seen */
 	long long max_event_ms;	/* the watermark is max_event_ms - delay_ms */
 

@@ -296,7 +296,9 @@ checkpoint_load(struct state *st, const char *path, bool *mismatch, char *why, s
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
 	if (!(root = json_object_from_file(path))) {
-		snprintf(why, whysize, "not a JSON checkpoint: %s", json_util_get_last_err());
+		const char *e = json_util_get_last_err();
+
+		snprintf(why, whysize, "not a JSON checkpoint: %.*s", e ? (int)strcspn(e, "\n") : 1, e ? e : "?");
 		return -1;
 	}
 	snprintf(fp, sizeof(fp), "%016" PRIx64, fingerprint(sp->text));

@@ -148,6 +148,14 @@ spec_finish(struct spec *s, const char **why)
 		return *why = "no aggregate: name at least one, e.g. count or total=sum:amount", -1;
 	if (s->ngroup + s->nagg + 1 > JSCAN_MAX_PATHS - 8)
 		return *why = "too many fields", -1;
+	/* Output members must not collide (Contract 5: window, group fields, aggregates). */
+	for (size_t i = 0; i < s->nagg; i++) {
+		if (s->windowed && strcmp(s->agg[i].name, "window") == 0)
+			return *why = "an aggregate named window: with --window that member is taken", -1;
+		for (size_t j = 0; j < s->ngroup; j++)
+			if (strcmp(s->agg[i].name, s->group[j]) == 0)
+				return *why = "an aggregate named like a group field", -1;
+	}
 	for (size_t i = 0; i < s->ngroup; i++)
 		s->group_slot[i] = field_slot(s, s->group[i]);
 	for (size_t i = 0; i < s->nagg; i++)
@@ -155,7 +163,7 @@ spec_finish(struct spec *s, const char **why)
 	s->time_slot = s->windowed ? field_slot(s, s->time_field) : -1;
 
 	/* What the state means, in one line: the fingerprint a checkpoint keeps. */
-	t = append(t, &len, "-g ");
+	t = append(t, &len, s->ngroup ? "-g " : "");
 	for (size_t i = 0; t && i < s->ngroup; i++) {
 		t = append(t, &len, i ? "," : "");
 		t = t ? append(t, &len, s->group[i]) : NULL;
@@ -163,7 +171,7 @@ spec_finish(struct spec *s, const char **why)
 	for (size_t i = 0; t && i < s->nagg; i++) {
 		const struct agg_spec *a = &s->agg[i];
 
-		t = append(t, &len, " ");
+		t = append(t, &len, i || s->ngroup ? " " : "");
 		t = t ? append(t, &len, a->name) : NULL;
 		t = t ? append(t, &len, "=") : NULL;
 		t = t ? append(t, &len, func_names[a->func]) : NULL;

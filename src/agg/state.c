@@ -542,7 +542,15 @@ state_trigger(struct state *st, enum emit_mode mode, bool final, struct lwriter 
 	long long wm = state_watermark(st);
 	long written = 0;
 	struct group *g, *next;
+	bool windowed = st->spec->windowed;
 
+	/* Windows the watermark has passed first, oldest first: their last word. */
+	for (g = st->first; windowed && g; g = g->next)
+		if (closed(st, g, wm)) {
+			if (emit(st, g, w) < 0)
+				return -1;
+			written++;
+		}
 	if (mode == MODE_UPDATE) {
 		for (size_t i = 0; i < st->ndirty; i++)
 			if (!closed(st, st->dirty[i], wm)) {
@@ -550,7 +558,9 @@ state_trigger(struct state *st, enum emit_mode mode, bool final, struct lwriter 
 					return -1;
 				written++;
 			}
-	} else if (mode == MODE_COMPLETE || final) {
+	} else if ((mode == MODE_COMPLETE && (!final || st->ndirty > 0 || !st->emitted)) ||
+	    (mode == MODE_FINAL && final)) {
+		/* Complete mode's last trigger repeats the table only if it changed. */
 		for (g = st->first; g; g = g->next)
 			if (!closed(st, g, wm)) {
 				if (emit(st, g, w) < 0)
@@ -561,16 +571,14 @@ state_trigger(struct state *st, enum emit_mode mode, bool final, struct lwriter 
 	for (size_t i = 0; i < st->ndirty; i++)
 		st->dirty[i]->dirty = false;
 	st->ndirty = 0;
-	/* Windows the watermark has passed: their last word, then out of memory. */
-	for (g = st->first; st->spec->windowed && g; g = next) {
+	st->emitted = true;
+	/* Then out of memory. */
+	for (g = st->first; windowed && g; g = next) {
 		next = g->next;
-		if (!closed(st, g, wm))
-			continue;
-		if (emit(st, g, w) < 0)
-			return -1;
-		written++;
-		st->windows_closed++;
-		group_remove(st, g);
+		if (closed(st, g, wm)) {
+			st->windows_closed++;
+			group_remove(st, g);
+		}
 	}
 	return written;
 }

@@ -294,6 +294,9 @@ scan_object(struct scanner *sc, const char *p, uint64_t mask, size_t d)
 			if (jp->n > d && key_equals(key, (size_t)(p - key), escaped, jp->part[d], jp->len[d]))
 				sub |= (uint64_t)1 << i;
 		}
+		/* A repeated key: its last value alone decides what lies below it. */
+		for (uint64_t m = sub; m; m &= m - 1)
+			sc->out[__builtin_ctzll(m)].type = JT_NONE;
 		p = skip_ws(p, end);
 		if (p >= end || *p != ':')
 			return fail(sc, p, "expected ':' after an object key");

@@ -67,7 +67,7 @@ make_room(struct lreader *r)
 	}
 	if (r->buf && r->cap - r->end > 1)
 		return 0;
-	want = r->cap ? r->cap * 2 : LR_INITIAL_CAP;
+	want = r->cap ? r->cap * 2 : r->initial_cap ? r->initial_cap : LR_INITIAL_CAP;
 	if (want > r->max + 2)
 		want = r->max + 2;
 	if (want <= r->cap)
@@ -198,6 +198,8 @@ lr_next_wait(struct lreader *r, struct line *line, int timeout_ms)
 			return r->stopped ? LR_CUT : LR_LINE;
 		}
 		scanned = avail;
+		if (timeout_ms == LR_NO_READ)
+			return LR_TIMEOUT;
 		if (timeout_ms >= 0 && !stop_requested()) {
 			int ready = wait_readable(r, timeout_ms);
 

@@ -55,6 +55,7 @@ struct lreader {
 	unsigned long long lineno;
 	bool eof;
 	bool stopped;		/* eof came from a stop request */
+	size_t initial_cap;	/* first buffer size; 0 for the default */
 };
 
 /* Open path ("-" is stdin). Returns 0, or -1 with errno set. */
@@ -68,6 +69,13 @@ enum lr_status lr_next(struct lreader *r, struct line *line);
  * call. A negative timeout waits forever, like lr_next().
  */
 enum lr_status lr_next_wait(struct lreader *r, struct line *line, int timeout_ms);
+/*
+ * With LR_NO_READ as the timeout: only a line already buffered, or
+ * LR_TIMEOUT. Lines handed out by such calls in a row, after one of any
+ * kind, all stay valid together until the next call that may read: a
+ * batch of lines for other threads to work on.
+ */
+#define LR_NO_READ (-2)
 void lr_close(struct lreader *r);
 const char *lr_name(const struct lreader *r);
 

@@ -205,7 +205,9 @@ offsets_read_file(struct offsets *o, const char *path, char *why, size_t whysize
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
 	if (!(root = json_object_from_file(path))) {
-		snprintf(why, whysize, "not a JSON offsets file: %s", json_util_get_last_err());
+		const char *e = json_util_get_last_err();
+
+		snprintf(why, whysize, "not a JSON offsets file: %.*s", e ? (int)strcspn(e, "\n") : 1, e ? e : "?");
 		return -1;
 	}
 	if (!json_object_object_get_ex(root, "offsets", &value)) {

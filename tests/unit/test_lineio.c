@@ -161,6 +161,19 @@ main(void)
 		lr_close(&r);
 	}
 	{
+		/* A batch: lines handed out without reading stay valid together. */
+		struct line b[3];
+
+		reader_over(&r, "b1\nb2\nb3\nb4", 11, '\n', 0);
+		ok(lr_next_wait(&r, &b[0], -1) == LR_LINE && lr_next_wait(&r, &b[1], LR_NO_READ) == LR_LINE &&
+		    lr_next_wait(&r, &b[2], LR_NO_READ) == LR_LINE, "a batch of three buffered lines");
+		ok(strcmp(b[0].data, "b1") == 0 && strcmp(b[1].data, "b2") == 0 && strcmp(b[2].data, "b3") == 0 &&
+		    b[2].no == 3, "all three still intact");
+		ok(lr_next_wait(&r, &l, LR_NO_READ) == LR_TIMEOUT, "a half line is not handed out without reading");
+		ok(lr_next_wait(&r, &l, -1) == LR_LINE && strcmp(l.data, "b4") == 0, "but is, once the end is read");
+		lr_close(&r);
+	}
+	{
 		/* Last: a stop request cannot be taken back. */
 		int fds[2];
 

@@ -1,0 +1,279 @@
+/*
+ * jagg's scanning: from a line to the field values the spec names, with
+ * every check that needs no state (valid JSON, an object, an envelope,
+ * the fields present and numbers that fit). It is most of jagg's work
+ * and each line's is independent of the others', so a batch of lines is
+ * split between the main thread and one helper thread; what needs state
+ * (offsets, groups) stays in the main thread, in input order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/agg.h"
+#include "lib/jsonw.h"
+
+#define PARALLEL_MIN 64		/* lines: below this a batch is not worth sharing */
+
+static const char *const env_members[ENV_FIXED] = {
+	"topic", "partition", "offset", "value", "value_text", "value_base64",
+};
+
+int
+scanner_init(struct scanner *sc, const struct spec *spec, enum input_kind input)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->spec = spec;
+	for (size_t i = 0; i < ENV_FIXED; i++)
+		jpath_parse(&sc->paths[i], env_members[i]);
+	for (size_t i = 0; i < spec->nfields; i++) {
+		size_t n = strlen(spec->field[i]) + sizeof("value.");
+
+		if (!(sc->pathtext[i] = malloc(n)))
+			return -1;
+		snprintf(sc->pathtext[i], n, "value.%s", spec->field[i]);
+	}
+	for (size_t i = 0; i < spec->nagg; i++)
+		if (spec->agg[i].func == AF_SUM || spec->agg[i].func == AF_AVG || spec->agg[i].func == AF_MIN ||
+		    spec->agg[i].func == AF_MAX)
+			sc->need_num[spec->agg[i].slot] = true;
+	if (spec->windowed)
+		sc->need_num[spec->time_slot] = true;
+	scanner_set_input(sc, input);
+	return 0;
+}
+
+/* Envelopes (and the undecided): the members, then value.<field>; records: the fields. */
+void
+scanner_set_input(struct scanner *sc, enum input_kind input)
+{
+	size_t base = input == INPUT_RECORDS ? 0 : ENV_FIXED;
+
+	sc->input = input;
+	for (size_t i = 0; i < sc->spec->nfields; i++)
+		jpath_parse(&sc->paths[base + i], sc->pathtext[i] + (base ? 0 : sizeof("value.") - 1));
+	sc->npaths = base + sc->spec->nfields;
+}
+
+void
+scanner_free(struct scanner *sc)
+{
+	for (size_t i = 0; i < sc->spec->nfields; i++)
+		free(sc->pathtext[i]);
+}
+
+static int
+bad(struct scanned *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->whybuf, sizeof(s->whybuf), fmt, ap);
+	va_end(ap);
+	s->status = SCAN_BAD;
+	return -1;
+}
+
+/* A whole number >= 0 that fits in max, from a number span. */
+static int
+span_uint(const struct jspan *v, long long max, long long *out)
+{
+	long long n = 0;
+
+	if (v->type != JT_NUMBER || v->len == 0 || v->len > 19)
+		return -1;
+	for (size_t i = 0; i < v->len; i++) {
+		if (v->p[i] < '0' || v->p[i] > '9')
+			return -1;
+		n = n * 10 + (v->p[i] - '0');
+	}
+	if (n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static bool
+root_is_object(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return s[i] == '{';
+	return false;
+}
+
+/*
+ * The field values from their spans. Strings with escapes are rewritten
+ * in one canonical form ("\u0041" and "A" are one group), in s->heap.
+ */
+static int
+take_fields(const struct scanner *sc, struct scanned *s, const struct jspan *sp)
+{
+	static const char *const what[] = {
+		[JT_NULL] = "null", [JT_FALSE] = "false", [JT_TRUE] = "true",
+		[JT_STRING] = "a string", [JT_ARRAY] = "an array", [JT_OBJECT] = "an object",
+	};
+	const struct spec *spec = sc->spec;
+	size_t need = 0, used = 0;
+
+	for (size_t i = 0; i < spec->nfields; i++)
+		if (sp[i].type == JT_STRING && !sc->need_num[i] && memchr(sp[i].p, '\\', sp[i].len))
+			need += sp[i].len + jw_string_max(sp[i].len);
+	if (need && !(s->heap = malloc(need)))
+		return bad(s, "out of memory");
+	for (size_t i = 0; i < spec->nfields; i++) {
+		struct fieldval *v = &s->vals[i];
+		enum dec_status ds;
+
+		v->type = sp[i].type;
+		v->p = sp[i].p;
+		v->len = sp[i].len;
+		if (v->type == JT_NONE)
+			return bad(s, "no field %s", spec->field[i]);
+		if (sc->need_num[i]) {
+			if (v->type != JT_NUMBER)
+				return bad(s, "%s is %s, not a number", spec->field[i], what[v->type]);
+			if ((ds = dec_parse(&v->num, v->p, v->len)) != DEC_OK)
+				return bad(s, "%s: %s", spec->field[i], dec_strerror(ds));
+		} else if (v->type == JT_STRING && memchr(v->p, '\\', v->len)) {
+			char *raw = s->heap + used;
+			size_t n = jscan_string(&sp[i], raw);
+
+			v->p = raw + n;
+			v->len = jw_string(raw + n, raw, n);
+			used += n + v->len;
+		}
+	}
+	if (spec->windowed &&
+	    dec_to_i64(&s->vals[spec->time_slot].num, spec->unit_ms == 1 ? 0 : 3, &s->event_ms) != DEC_OK)
+		return bad(s, "%s: not a time jagg can hold", spec->time_field);
+	return 0;
+}
+
+void
+scan_line(const struct scanner *sc, struct scanned *s)
+{
+	struct jspan sp[JSCAN_MAX_PATHS];
+	struct jscan_error err;
+	const struct line *l = &s->line;
+
+	s->status = SCAN_OK;
+	s->has_offset = false;
+	s->heap = NULL;
+	s->event_ms = 0;
+	if (jscan(l->data, l->len, sc->paths, sc->npaths, sp, &err) < 0) {
+		bad(s, "not JSON: %s at byte %zu", err.reason, err.offset + 1);
+		return;
+	}
+	if (!root_is_object(l->data, l->len)) {
+		bad(s, "not a JSON object");
+		return;
+	}
+	if (sc->input == INPUT_AUTO) {
+		/* Undecided: the caller settles it from this and scans again. */
+		s->looks_like_envelope = sp[0].type == JT_STRING && sp[1].type == JT_NUMBER &&
+		    sp[2].type == JT_NUMBER && (sp[3].type || sp[4].type || sp[5].type);
+		return;
+	}
+	if (sc->input == INPUT_ENVELOPES) {
+		if (sp[0].type != JT_STRING || sp[0].len > SCAN_TOPIC_MAX ||
+		    span_uint(&sp[1], INT32_MAX, &s->partition) < 0 || span_uint(&sp[2], INT64_MAX, &s->offset) < 0) {
+			bad(s, "not an envelope: no topic, partition or offset");
+			return;
+		}
+		s->topic_len = jscan_string(&sp[0], s->topic);
+		s->has_offset = true;
+		if (sp[3].type != JT_OBJECT) {
+			bad(s, "%.*s [%lld] offset %lld: the value is %s, not a JSON object", (int)s->topic_len,
+			    s->topic, s->partition, s->offset,
+			    sp[3].type == JT_NONE ? (sp[4].type ? "text" : "binary") : jtype_name(sp[3].type));
+			return;
+		}
+		take_fields(sc, s, sp + ENV_FIXED);
+		return;
+	}
+	take_fields(sc, s, sp);
+}
+
+/* --- two threads on a batch --- */
+
+static void *
+helper_main(void *arg)
+{
+	struct scanpool *p = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->job && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = p->from; i < p->to; i++)
+			scan_line(p->sc, &p->batch[i]);
+		pthread_mutex_lock(&p->mu);
+		p->job = false;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+int
+scanpool_start(struct scanpool *p, const struct scanner *sc)
+{
+	memset(p, 0, sizeof(*p));
+	p->sc = sc;
+	if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->cv, NULL))
+		return -1;
+	if (pthread_create(&p->thread, NULL, helper_main, p) != 0)
+		return -1;
+	p->running = true;
+	return 0;
+}
+
+void
+scanpool_scan(struct scanpool *p, struct scanned *batch, size_t n)
+{
+	size_t half = n / 2;
+
+	if (!p->running || n < PARALLEL_MIN) {
+		for (size_t i = 0; i < n; i++)
+			scan_line(p->sc, &batch[i]);
+		return;
+	}
+	/* The helper takes the second half; this thread the first. */
+	pthread_mutex_lock(&p->mu);
+	p->batch = batch;
+	p->from = half;
+	p->to = n;
+	p->job = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < half; i++)
+		scan_line(p->sc, &batch[i]);
+	pthread_mutex_lock(&p->mu);
+	while (p->job)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+scanpool_stop(struct scanpool *p)
+{
+	if (!p->running)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	p->running = false;
+}
