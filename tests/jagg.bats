@@ -199,9 +199,9 @@ for i, r in enumerate(recs):
 
 @test "jagg: envelopes already absorbed are skipped, so a re-read counts once" {
 	txgen -s 6 -n 3000 -r 0 > recs
-	envelopes recs > env
+	envelopes recs > envs
 	# A consumer restarted from older offsets re-delivers: 1-2000, then 1000-3000.
-	{ head -2000 env; tail -n +1000 env; } > redelivered
+	{ head -2000 envs; tail -n +1000 envs; } > redelivered
 	run -0 --separate-stderr jagg --mode final -v -g merchantId total=sum:amount count < redelivered
 	assert_equal "$(last_per_group merchantId <<< "$output")" \
 		"$($PY "$REF" -g merchantId total=sum:amount count < recs)"
@@ -210,13 +210,13 @@ for i, r in enumerate(recs):
 
 @test "jagg: a checkpoint carries state and offsets; ksub -o @FILE reads its offsets" {
 	txgen -s 8 -n 900 -r 0 > recs
-	envelopes recs > env
-	head -400 env | jagg -g merchantId total=sum:amount count distinct=count_distinct:userId \
+	envelopes recs > envs
+	head -400 envs | jagg -g merchantId total=sum:amount count distinct=count_distinct:userId \
 		first:userId --checkpoint state.json > /dev/null
 	# The offsets member is Contract 4: the next offset of each partition.
 	assert_equal "$(jq -c .offsets state.json)" '{"tx":{"0":134,"1":133,"2":133}}'
 	run -0 jagg --mode final -g merchantId total=sum:amount count distinct=count_distinct:userId \
-		first:userId --checkpoint state.json < env
+		first:userId --checkpoint state.json < envs
 	assert_equal "$(last_per_group merchantId <<< "$output")" \
 		"$($PY "$REF" -g merchantId total=sum:amount count distinct=count_distinct:userId first:userId < recs)"
 }
@@ -311,15 +311,15 @@ for i, r in enumerate(recs):
 @test "jagg: --strict stops at a bad envelope and, from its checkpoint, stops there again" {
 	printf '%s\n' '{"topic":"t","partition":0,"offset":0,"value":{"k":"a","x":1}}' \
 		'{"topic":"t","partition":0,"offset":1,"value_text":"oops"}' \
-		'{"topic":"t","partition":0,"offset":2,"value":{"k":"a","x":2}}' > env
+		'{"topic":"t","partition":0,"offset":2,"value":{"k":"a","x":2}}' > envs
 	for _ in 1 2; do
-		run --separate-stderr jagg --strict -g k s=sum:x --checkpoint state.json < env
+		run --separate-stderr jagg --strict -g k s=sum:x --checkpoint state.json < envs
 		assert_failure 65
 		[[ "$stderr" == *"stdin:2: t [0] offset 1: the value is text, not a JSON object"* ]]
 		assert_equal "$(jq -c .offsets state.json)" '{"t":{"0":1}}'
 	done
 	# Without --strict the bad line is dead-lettered, and the rest absorbed.
-	run -0 --separate-stderr jagg --errors dead -g k s=sum:x --checkpoint state.json < env
+	run -0 --separate-stderr jagg --errors dead -g k s=sum:x --checkpoint state.json < envs
 	assert_output '{"k":"a","s":3}'
 	assert_equal "$(jq -c .offsets state.json)" '{"t":{"0":3}}'
 }

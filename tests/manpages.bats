@@ -39,3 +39,7 @@ check_program() {
 @test "manpages: kbroker --help and kbroker(1) agree" {
 	check_program kbroker
 }
+
+@test "manpages: jagg --help and jagg(1) agree" {
+	check_program jagg
+}

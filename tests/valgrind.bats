@@ -50,10 +50,10 @@ vg() {
 		max:amount first:userId last:userId count_distinct:userId --checkpoint state.json < in"
 	assert_success
 	assert_equal "$(wc -l < dead)" 2
-	awk '{ printf "{\"topic\":\"t\",\"partition\":%d,\"offset\":%d,\"value\":%s}\n", NR % 2, NR, $0 }' recs > env
-	run bash -c "$(declare -f vg); head -2000 env | vg jagg -g merchantId s=sum:amount count_distinct:userId \
-		--checkpoint env.json > /dev/null && vg jagg --mode final -g merchantId s=sum:amount \
-		count_distinct:userId --checkpoint env.json < env"
+	awk '{ printf "{\"topic\":\"t\",\"partition\":%d,\"offset\":%d,\"value\":%s}\n", NR % 2, NR, $0 }' recs > envs
+	run bash -c "$(declare -f vg); head -2000 envs | vg jagg -g merchantId s=sum:amount count_distinct:userId \
+		--checkpoint envs.json > /dev/null && vg jagg --mode final -g merchantId s=sum:amount \
+		count_distinct:userId --checkpoint envs.json < envs"
 	assert_success
 	assert_equal "${#lines[@]}" 3
 }
