@@ -317,8 +317,8 @@ make_key(struct state *st, const struct fieldval *vals, size_t *keylen)
 
 	for (size_t i = 0; i < sp->ngroup; i++)
 		n += vals[sp->group_slot[i]].len + 1;
-	if (n > st->keycap) {
-		char *k = realloc(st->keybuf, n);
+	if (n > st->keycap || !st->keybuf) {	/* never NULL: memcpy's source, even for no key */
+		char *k = realloc(st->keybuf, n ? n : 1);
 
 		if (!k)
 			return -1;
