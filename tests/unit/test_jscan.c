@@ -133,6 +133,11 @@ main(void)
 	found(two, "d", JT_ARRAY, "[1,{\"b\":2}]");
 	found(two, "d.b", JT_NONE, NULL);			/* no descent into arrays */
 	found("{\"a\":1,\"a\":2}", "a", JT_NUMBER, "2");	/* the last one wins */
+	/* ... at every level: a repeated parent replaces what the earlier one held */
+	found("{\"value\":{\"amount\":12},\"value\":{}}", "value.amount", JT_NONE, NULL);
+	found("{\"value\":{\"amount\":12},\"value\":5}", "value.amount", JT_NONE, NULL);
+	found("{\"a\":{\"b\":{\"c\":1}},\"a\":{\"b\":[]}}", "a.b.c", JT_NONE, NULL);
+	found("{\"a\":{\"b\":1},\"a\":{\"c\":2,\"b\":3}}", "a.b", JT_NUMBER, "3");
 	found("{\"a\\u0062\":true}", "ab", JT_TRUE, "true");	/* escaped keys match */
 	found("{\"a\":{\"b\":null}}", "a.b", JT_NULL, "null");
 	found("[{\"a\":1}]", "a", JT_NONE, NULL);
