@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -29,10 +30,12 @@
 #include "agg/agg.h"
 #include "lib/diag.h"
 #include "lib/jsonw.h"
+#include "lib/metrics.h"
 #include "lib/opts.h"
 #include "lib/stop.h"
 
 #define CHECKPOINT_INTERVAL_S 10.0	/* like the seed's Spark checkpoint */
+#define GAUGES_EVERY_S 1.0		/* state gauges are refreshed at least this often */
 #define BATCH_MAX 4096			/* lines scanned together, by two threads */
 #define READ_BUFFER (1u << 20)		/* bytes: room for a batch of seed records */
 
@@ -47,10 +50,18 @@ struct options {
 	const char *errors_path;
 	bool strict;
 	bool unbuffered;
+	const char *metrics_addr;
+};
+
+/* What jagg tells Prometheus; see METRICS in jagg(1). */
+struct jagg_metrics {
+	struct metric *in, *bytes_in, *out, *late, *duplicates, *groups, *windows, *watermark;
+	struct metric *checkpoint_age, *checkpoint_duration, *checkpoints, *trigger;
 };
 
 /* The run: options, state, and the batch of lines at hand. */
 struct run {
+	struct jagg_metrics m;
 	const struct options *o;
 	struct state st;
 	struct scanner sc;
@@ -61,7 +72,7 @@ struct run {
 	bool have_dead;
 	uint64_t since_trigger;		/* records absorbed since the last trigger */
 	uint64_t bad_unsaved;		/* bad lines that went nowhere */
-	double next_trigger, next_checkpoint;
+	double next_trigger, next_checkpoint, next_gauges;
 };
 
 static const char usage_text[] =
@@ -70,7 +81,7 @@ static const char usage_text[] =
 	"            [--time-unit s|ms] [--watermark time]] [--checkpoint file]\n"
 	"            [--checkpoint-interval time] [--envelope | --no-envelope]\n"
 	"            [--errors file] [--strict] [-u] [-qv] [--log-format text|json]\n"
-	"            aggregate ...\n";
+	"            [--metrics-addr addr] aggregate ...\n";
 
 static void
 help(void)
@@ -101,6 +112,7 @@ help(void)
 	    "  -q, --quiet                  print errors only\n"
 	    "  -v, --verbose                more messages (-vv: debugging)\n"
 	    "      --log-format FORMAT      text (default) or json\n"
+	    "      --metrics-addr ADDR      serve Prometheus metrics on http://ADDR/metrics\n"
 	    "      --help                   this help\n"
 	    "      --version                the version\n", stdout);
 }
@@ -115,13 +127,25 @@ usage(void)
 /* --- the record at hand --- */
 
 /* A bad line: counted, reported, dead-lettered; fatal under --strict. */
+static void
+dead_letter(struct run *R, const struct line *l)
+{
+	if (lw_write(&R->dead, l->data, l->len) < 0 || lw_write(&R->dead, "\n", 1) < 0 || lw_flush(&R->dead) < 0)
+		diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
+}
+
+/*
+ * A bad line: counted (by kind, for metrics), reported, dead-lettered;
+ * fatal under --strict.
+ */
 static int
-bad_line(struct run *R, const struct line *l, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static int
-bad_line(struct run *R, const struct line *l, const char *fmt, ...)
+bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt, ...)
 {
+	const char *const labels[] = { "reason", kind, NULL };
 	char reason[512];
 	va_list ap;
 
@@ -129,22 +153,14 @@ bad_line(struct run *R, const struct line *l, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	R->st.bad++;
+	metric_inc(metric_new(METRIC_COUNTER, "txstream_jagg_bad_records_total", "Bad input lines, by reason.",
+	    labels, NULL, 0));
 	diag_badline("stdin", l->no, "%s", reason);
-	if (R->have_dead && l->data) {
-		if (lw_write(&R->dead, l->data, l->len) < 0 || lw_write(&R->dead, "\n", 1) < 0 ||
-		    lw_flush(&R->dead) < 0)
-			diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
-	} else {
+	if (R->have_dead && l->data)
+		dead_letter(R, l);
+	else
 		R->bad_unsaved++;
-	}
 	return R->o->strict ? -1 : 0;
-}
-
-static void
-dead_letter(struct run *R, const struct line *l)
-{
-	if (lw_write(&R->dead, l->data, l->len) < 0 || lw_write(&R->dead, "\n", 1) < 0 || lw_flush(&R->dead) < 0)
-		diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
 }
 
 /*
@@ -165,6 +181,7 @@ apply_line(struct run *R, struct scanned *s)
 		if (*next >= 0 && s->offset < *next) {
 			/* Absorbed before (a restart re-read it): once is enough. */
 			R->st.duplicates++;
+			metric_inc(R->m.duplicates);
 			return 0;
 		}
 	}
@@ -173,11 +190,12 @@ apply_line(struct run *R, struct scanned *s)
 		diag_exit(EX_OSERR, "out of memory");
 	if (rc < 0) {
 		/* Stopping a --strict run, the line is not done with: a rerun meets it again. */
-		if (bad_line(R, &s->line, "%s", why) < 0)
+		if (bad_line(R, &s->line, s->status == SCAN_BAD ? s->kind : "sum_overflow", "%s", why) < 0)
 			return -1;
 	} else if (rc == 1) {
 		/* Late: its windows are gone. Reported and kept, not a bad line. */
 		R->st.late++;
+		metric_inc(R->m.late);
 		diag_badline("stdin", s->line.no, "late: %s %lld is behind the watermark %lld", spec->time_field,
 		    s->event_ms / spec->unit_ms, state_watermark(&R->st) / spec->unit_ms);
 		if (R->have_dead)
@@ -207,6 +225,91 @@ settle_input(struct run *R, struct scanned *s)
 	scan_line(&R->sc, s);
 }
 
+/* --- metrics --- */
+
+/* The monotonic time of the last checkpoint, as double bits: the scrape thread reads it. */
+static _Atomic uint64_t last_checkpoint_bits;
+
+static uint64_t
+dbl_bits(double v)
+{
+	uint64_t b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static void
+checkpoint_age(void *arg)
+{
+	uint64_t b = atomic_load(&last_checkpoint_bits);
+	double t;
+
+	memcpy(&t, &b, sizeof(t));
+	metric_set(arg, b ? mono_now() - t : 0);
+}
+
+static void
+register_metrics(struct run *R)
+{
+	struct jagg_metrics *m = &R->m;
+
+	m->in = metric_counter("txstream_jagg_records_in_total", "Input lines read (empty lines aside).");
+	m->bytes_in = metric_counter("txstream_jagg_bytes_in_total", "Input bytes read, newlines included.");
+	m->out = metric_counter("txstream_jagg_records_out_total", "Aggregate records written.");
+	m->late = metric_counter("txstream_jagg_late_records_total", "Records behind the watermark, not absorbed.");
+	m->duplicates = metric_counter("txstream_jagg_duplicates_skipped_total",
+	    "Envelopes below the offsets already absorbed, skipped.");
+	m->groups = metric_gauge("txstream_jagg_groups", "Groups held in state (one per window and key).");
+	m->trigger = metric_new(METRIC_HISTOGRAM, "txstream_jagg_trigger_duration_seconds",
+	    "Time to write one trigger's records.", NULL, metric_latency_buckets, metric_latency_nbuckets);
+	if (R->o->spec.windowed) {
+		m->windows = metric_gauge("txstream_jagg_windows", "Event-time windows open in state.");
+		m->watermark = metric_gauge("txstream_jagg_watermark_seconds",
+		    "The watermark: greatest event time seen less the delay, seconds since the epoch.");
+	}
+	if (R->o->checkpoint) {
+		m->checkpoint_age = metric_gauge("txstream_jagg_checkpoint_age_seconds",
+		    "Seconds since the last checkpoint was written.");
+		m->checkpoint_duration = metric_gauge("txstream_jagg_checkpoint_duration_seconds",
+		    "Time the last checkpoint took to write.");
+		m->checkpoints = metric_counter("txstream_jagg_checkpoints_total", "Checkpoints written.");
+		metrics_on_scrape(checkpoint_age, m->checkpoint_age);
+	}
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* State gauges, set by the main thread that owns the state. */
+static void
+update_gauges(struct run *R)
+{
+	const struct state *st = &R->st;
+	long long *starts;
+	size_t n = 0, distinct = 0;
+
+	metric_set(R->m.groups, (double)st->count);
+	if (!R->o->spec.windowed)
+		return;
+	if (st->have_event)
+		metric_set(R->m.watermark, (double)state_watermark(st) / 1000);
+	if (!(starts = malloc((st->count ? st->count : 1) * sizeof(*starts))))
+		return;
+	for (const struct group *g = st->first; g; g = g->next)
+		starts[n++] = g->wstart;
+	qsort(starts, n, sizeof(*starts), by_value);
+	for (size_t i = 0; i < n; i++)
+		distinct += i == 0 || starts[i] != starts[i - 1];
+	free(starts);
+	metric_set(R->m.windows, (double)distinct);
+}
+
 /* --- triggers and checkpoints --- */
 
 static void
@@ -221,6 +324,9 @@ trigger(struct run *R, bool final)
 		diag_exit(EX_IOERR, "stdout: %s", strerror(R->out.err));
 	}
 	diag_debug("trigger: %ld records in %.3f s", n, mono_now() - t0);
+	metric_add(R->m.out, (uint64_t)n);
+	metric_observe(R->m.trigger, mono_now() - t0);
+	update_gauges(R);
 	R->since_trigger = 0;
 	if (R->o->interval > 0)
 		R->next_trigger = mono_now() + R->o->interval;
@@ -236,6 +342,9 @@ checkpoint(struct run *R)
 	if (checkpoint_save(&R->st, R->o->checkpoint) < 0)
 		diag_exit(EX_CANTCREAT, "--checkpoint %s: cannot write it: %s", R->o->checkpoint, strerror(errno));
 	diag_debug("checkpoint: %zu groups in %.3f s", R->st.count, mono_now() - t0);
+	metric_inc(R->m.checkpoints);
+	metric_set(R->m.checkpoint_duration, mono_now() - t0);
+	atomic_store(&last_checkpoint_bits, dbl_bits(mono_now()));
 	R->next_checkpoint = mono_now() + R->o->checkpoint_interval;
 }
 
@@ -260,6 +369,10 @@ timed_events(struct run *R)
 {
 	double now = mono_now();
 
+	if (now >= R->next_gauges) {
+		update_gauges(R);
+		R->next_gauges = now + GAUGES_EVERY_S;
+	}
 	if (R->o->interval > 0 && now >= R->next_trigger)
 		trigger(R, false);
 	if (R->o->checkpoint && now >= R->next_checkpoint)
@@ -296,6 +409,12 @@ run_loop(struct run *R, struct lreader *r)
 			s = lr_next_wait(r, &l, LR_NO_READ);
 		}
 		if (n > 0) {
+			size_t bytes = 0;
+
+			for (size_t i = 0; i < n; i++)
+				bytes += R->batch[i].line.len + 1;
+			metric_add(R->m.in, n);
+			metric_add(R->m.bytes_in, bytes);
 			scanpool_scan(&R->pool, R->batch, n);
 			settle_input(R, &R->batch[0]);
 			for (size_t i = 0; i < n; i++) {
@@ -329,7 +448,7 @@ run_loop(struct run *R, struct lreader *r)
 		if (s == LR_TOOLONG) {
 			struct line none = { NULL, 0, l.no };
 
-			if (bad_line(R, &none, "a line of %zu bytes is longer than jagg reads (%u MB); skipped",
+			if (bad_line(R, &none, "too_long", "a line of %zu bytes is longer than jagg reads (%u MB); skipped",
 			    l.len, LR_DEFAULT_MAX >> 20) < 0)
 				return;
 			continue;
@@ -340,7 +459,7 @@ run_loop(struct run *R, struct lreader *r)
 				diag_warn("stdin:%llu: the stop came mid-line; the message is not absorbed, and "
 				    "is read again from the checkpoint's offsets", l.no);
 			else
-				bad_line(R, &l, "cut short: the stop came before its end of line");
+				bad_line(R, &l, "cut", "cut short: the stop came before its end of line");
 			return;
 		}
 	}
@@ -392,6 +511,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "no-envelope", no_argument, NULL, OPT_NO_ENVELOPE },
 		{ "errors", required_argument, NULL, OPT_ERRORS },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		OPTS_METRICS_LONG,
 		OPTS_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -467,6 +587,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_STRICT:
 			o->strict = true;
 			break;
+		case OPT_METRICS_ADDR:
+			o->metrics_addr = optarg;
+			break;
 		default:
 			if ((r = opts_default(c, optarg, help)) != OPTS_HANDLED)
 				return r == EX_USAGE ? usage() : r;
@@ -521,6 +644,13 @@ main(int argc, char **argv)
 		return rc == OPTS_DONE ? EX_OK : rc;
 	stop_init();
 	R.o = &opt;
+	register_metrics(&R);
+	if (opt.metrics_addr) {
+		char why[512];
+
+		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
+			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
+	}
 	if (state_init(&R.st, &opt.spec) < 0 || lw_init(&R.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	if (opt.checkpoint) {
@@ -566,6 +696,7 @@ main(int argc, char **argv)
 	if (R.have_dead && lw_flush(&R.dead) < 0)
 		diag_exit(EX_IOERR, "--errors %s: %s", opt.errors_path, strerror(R.dead.err));
 	rc = exit_status(&R);
+	metrics_stop();
 	lr_close(&r);
 	lw_free(&R.out);
 	lw_free(&R.dead);

@@ -95,6 +95,7 @@ struct scanned {
 	struct line line;
 	enum scan_status status;
 	char whybuf[SCAN_WHY_MAX];	/* SCAN_BAD: the reason */
+	const char *kind;		/* SCAN_BAD: the reason's label for metrics */
 	bool looks_like_envelope;	/* INPUT_AUTO only */
 	bool has_offset;		/* an envelope: topic, partition and offset are set */
 	char topic[SCAN_TOPIC_MAX];

@@ -67,10 +67,15 @@ scanner_free(struct scanner *sc)
 }
 
 static int
-bad(struct scanned *s, const char *fmt, ...)
+bad(struct scanned *s, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+bad(struct scanned *s, const char *kind, const char *fmt, ...)
 {
 	va_list ap;
 
+	s->kind = kind;
 	va_start(ap, fmt);
 	vsnprintf(s->whybuf, sizeof(s->whybuf), fmt, ap);
 	va_end(ap);
@@ -124,7 +129,7 @@ take_fields(const struct scanner *sc, struct scanned *s, const struct jspan *sp)
 		if (sp[i].type == JT_STRING && !sc->need_num[i] && memchr(sp[i].p, '\\', sp[i].len))
 			need += sp[i].len + jw_string_max(sp[i].len);
 	if (need && !(s->heap = malloc(need)))
-		return bad(s, "out of memory");
+		return bad(s, "out_of_memory", "out of memory");
 	for (size_t i = 0; i < spec->nfields; i++) {
 		struct fieldval *v = &s->vals[i];
 		enum dec_status ds;
@@ -133,12 +138,12 @@ take_fields(const struct scanner *sc, struct scanned *s, const struct jspan *sp)
 		v->p = sp[i].p;
 		v->len = sp[i].len;
 		if (v->type == JT_NONE)
-			return bad(s, "no field %s", spec->field[i]);
+			return bad(s, "missing_field", "no field %s", spec->field[i]);
 		if (sc->need_num[i]) {
 			if (v->type != JT_NUMBER)
-				return bad(s, "%s is %s, not a number", spec->field[i], what[v->type]);
+				return bad(s, "not_a_number", "%s is %s, not a number", spec->field[i], what[v->type]);
 			if ((ds = dec_parse(&v->num, v->p, v->len)) != DEC_OK)
-				return bad(s, "%s: %s", spec->field[i], dec_strerror(ds));
+				return bad(s, "out_of_range", "%s: %s", spec->field[i], dec_strerror(ds));
 		} else if (v->type == JT_STRING && memchr(v->p, '\\', v->len)) {
 			char *raw = s->heap + used;
 			size_t n = jscan_string(&sp[i], raw);
@@ -150,7 +155,7 @@ take_fields(const struct scanner *sc, struct scanned *s, const struct jspan *sp)
 	}
 	if (spec->windowed &&
 	    dec_to_i64(&s->vals[spec->time_slot].num, spec->unit_ms == 1 ? 0 : 3, &s->event_ms) != DEC_OK)
-		return bad(s, "%s: not a time jagg can hold", spec->time_field);
+		return bad(s, "out_of_range", "%s: not a time jagg can hold", spec->time_field);
 	return 0;
 }
 
@@ -166,11 +171,11 @@ scan_line(const struct scanner *sc, struct scanned *s)
 	s->heap = NULL;
 	s->event_ms = 0;
 	if (jscan(l->data, l->len, sc->paths, sc->npaths, sp, &err) < 0) {
-		bad(s, "not JSON: %s at byte %zu", err.reason, err.offset + 1);
+		bad(s, "not_json", "not JSON: %s at byte %zu", err.reason, err.offset + 1);
 		return;
 	}
 	if (!root_is_object(l->data, l->len)) {
-		bad(s, "not a JSON object");
+		bad(s, "not_object", "not a JSON object");
 		return;
 	}
 	if (sc->input == INPUT_AUTO) {
@@ -182,13 +187,13 @@ scan_line(const struct scanner *sc, struct scanned *s)
 	if (sc->input == INPUT_ENVELOPES) {
 		if (sp[0].type != JT_STRING || sp[0].len > SCAN_TOPIC_MAX ||
 		    span_uint(&sp[1], INT32_MAX, &s->partition) < 0 || span_uint(&sp[2], INT64_MAX, &s->offset) < 0) {
-			bad(s, "not an envelope: no topic, partition or offset");
+			bad(s, "not_envelope", "not an envelope: no topic, partition or offset");
 			return;
 		}
 		s->topic_len = jscan_string(&sp[0], s->topic);
 		s->has_offset = true;
 		if (sp[3].type != JT_OBJECT) {
-			bad(s, "%.*s [%lld] offset %lld: the value is %s, not a JSON object", (int)s->topic_len,
+			bad(s, "value_not_object", "%.*s [%lld] offset %lld: the value is %s, not a JSON object", (int)s->topic_len,
 			    s->topic, s->partition, s->offset,
 			    sp[3].type == JT_NONE ? (sp[4].type ? "text" : "binary") : jtype_name(sp[3].type));
 			return;

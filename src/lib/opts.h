@@ -18,8 +18,12 @@ enum {
 	OPT_HELP = 0x100,
 	OPT_VERSION,
 	OPT_LOG_FORMAT,
+	OPT_METRICS_ADDR,	/* not common: the long-running programs list it */
 	OPT_PRIVATE,
 };
+
+/* --metrics-addr, for the programs that serve metrics (metrics.h). */
+#define OPTS_METRICS_LONG { "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR }
 
 #define OPTS_COMMON_SHORT "qv"
 #define OPTS_COMMON_LONG \

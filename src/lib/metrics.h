@@ -1,0 +1,75 @@
+/*
+ * metrics: counters, gauges and histograms, served on /metrics in the
+ * Prometheus text format 0.0.4 through libmicrohttpd (DESIGN.md,
+ * Contract 7): --metrics-addr HOST:PORT in every long-running program.
+ *
+ * A series is a family name (txstream_<prog>_<what>_<unit>, _total on
+ * counters) and, optionally, label pairs. Registering the same series
+ * twice gives the same one, so a label value met at run time (a reason,
+ * a partition) needs no bookkeeping in the caller. Series live until
+ * exit. Updates are lock-free C11 atomics: hot loops and librdkafka's
+ * threads may update; registering and serving take one mutex.
+ *
+ * Without metrics_serve() nothing is served and updates cost an atomic
+ * add: programs update unconditionally.
+ */
+#ifndef TXS_METRICS_H
+#define TXS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+struct metric;
+
+/*
+ * A series. labels is NULL or "k1", "v1", "k2", "v2", ..., NULL; values
+ * are escaped here. Histograms take their upper bounds (ascending; +Inf
+ * is implied) from bounds[0..nbounds). Returns NULL only when memory
+ * runs out, and every update function accepts NULL and does nothing.
+ */
+struct metric *metric_new(enum metric_type type, const char *name, const char *help,
+    const char *const *labels, const double *bounds, size_t nbounds);
+
+static inline struct metric *
+metric_counter(const char *name, const char *help)
+{
+	return metric_new(METRIC_COUNTER, name, help, NULL, NULL, 0);
+}
+
+static inline struct metric *
+metric_gauge(const char *name, const char *help)
+{
+	return metric_new(METRIC_GAUGE, name, help, NULL, NULL, 0);
+}
+
+void metric_add(struct metric *m, uint64_t n);		/* counters */
+static inline void metric_inc(struct metric *m) { metric_add(m, 1); }
+void metric_set(struct metric *m, double v);		/* gauges */
+void metric_observe(struct metric *m, double v);	/* histograms */
+uint64_t metric_count(const struct metric *m);		/* a counter's value */
+
+/* Latency buckets in seconds, 1 ms to 30 s, for delivery and triggers. */
+extern const double metric_latency_buckets[];
+extern const size_t metric_latency_nbuckets;
+
+/*
+ * Called (with the registry unlocked) before each exposition, from the
+ * server's thread: for values cheaper to read at scrape time, such as a
+ * checkpoint's age. At most METRICS_MAX_HOOKS.
+ */
+#define METRICS_MAX_HOOKS 4
+void metrics_on_scrape(void (*fn)(void *), void *arg);
+
+/*
+ * Serve /metrics on addr, "HOST:PORT" ("[::1]:9100", ":9100" for every
+ * address). Returns 0, or -1 with a reason in why.
+ */
+int metrics_serve(const char *addr, char *why, size_t whysize);
+void metrics_stop(void);
+
+/* The exposition text, malloc'ed (for tests and the server). */
+char *metrics_render(size_t *len);
+
+#endif
