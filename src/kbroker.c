@@ -29,6 +29,7 @@
 
 #include "lib/atomicfile.h"
 #include "lib/diag.h"
+#include "lib/metrics.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
 #include "lib/opts.h"
@@ -58,6 +59,7 @@ struct options {
 	int port;		/* -P; 0: none */
 	const char *control;
 	const char *bootstrap_file;
+	const char *metrics_addr;
 };
 
 enum {
@@ -80,7 +82,7 @@ struct cluster {
 static const char synopsis[] =
 	"usage: kbroker [-quv] [-n brokers] [-T topic:partitions[:replicas]] ...\n"
 	"               [-P port] [--control file] [--bootstrap-file file]\n"
-	"               [--log-format text|json]\n";
+	"               [--log-format text|json] [--metrics-addr addr]\n";
 
 static void
 usage(void)
@@ -106,6 +108,7 @@ help(void)
 	    "  -q, --quiet              print errors only\n"
 	    "  -v, --verbose            print more; twice for librdkafka's debug lines\n"
 	    "      --log-format F       diagnostics as text (default) or json\n"
+	    "      --metrics-addr ADDR  serve Prometheus metrics on http://ADDR/metrics\n"
 	    "      --help               print this help and exit\n"
 	    "      --version            print the version and exit\n"
 	    "\n"
@@ -567,6 +570,35 @@ parse_topic(const char *arg, int brokers_max, struct topic *t)
 	return 0;
 }
 
+/* --- metrics: which brokers "down" has taken down, read when Prometheus asks --- */
+
+static struct metric *m_up[MAX_BROKERS + 1];
+
+static void
+brokers_up(void *arg)
+{
+	const struct cluster *c = arg;
+	uint64_t down = atomic_load(&((struct cluster *)c)->down);
+
+	for (int i = 1; i <= c->opt->brokers; i++)
+		metric_set(m_up[i], (down >> i) & 1 ? 0 : 1);
+}
+
+static void
+register_metrics(struct cluster *c)
+{
+	metric_set(metric_gauge("txstream_kbroker_brokers", "Brokers in the embedded cluster."), c->opt->brokers);
+	for (int i = 1; i <= c->opt->brokers; i++) {
+		char id[16];
+		const char *const labels[] = { "broker", id, NULL };
+
+		snprintf(id, sizeof(id), "%d", i);
+		m_up[i] = metric_new(METRIC_GAUGE, "txstream_kbroker_broker_up",
+		    "1 when the broker is up, 0 when the control command down took it down.", labels, NULL, 0);
+	}
+	metrics_on_scrape(brokers_up, c);
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -576,6 +608,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "port", required_argument, NULL, 'P' },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "bootstrap-file", required_argument, NULL, OPT_BOOTSTRAP_FILE },
+		OPTS_METRICS_LONG,
 		OPTS_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -603,6 +636,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CONTROL:
 			o->control = optarg;
+			break;
+		case OPT_METRICS_ADDR:
+			o->metrics_addr = optarg;
 			break;
 		case OPT_BOOTSTRAP_FILE:
 			o->bootstrap_file = optarg;
@@ -685,6 +721,16 @@ main(int argc, char **argv)
 	atomic_init(&c.down, 0);
 	if ((status = start_cluster(&c)) != EX_OK)
 		goto out;
+	register_metrics(&c);
+	if (opt.metrics_addr) {
+		char why[512];
+
+		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0) {
+			diag_err("--metrics-addr %s", why);
+			status = EX_CONFIG;
+			goto out;
+		}
+	}
 	if (opt.port && start_relay(&c) < 0) {
 		status = EX_UNAVAILABLE;
 		goto out;
@@ -710,6 +756,7 @@ main(int argc, char **argv)
 		stop_sleep(3600);
 	diag_info("stopping on signal %d", stop_signal());
 out:
+	metrics_stop();
 	atomic_store(&c.quit, true);
 	if (c.watcher_started) {
 		struct timespec until;

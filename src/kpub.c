@@ -25,6 +25,7 @@
 #include "lib/jscan.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
+#include "lib/metrics.h"
 #include "lib/opts.h"
 #include "lib/stop.h"
 
@@ -60,6 +61,7 @@ struct options {
 	double flush_timeout, connect_timeout;
 	struct header headers[MAX_HEADERS];
 	size_t nheaders;
+	const char *metrics_addr;
 	char **inputs;
 	int ninputs;
 };
@@ -98,6 +100,10 @@ struct state {
 	size_t scratch_cap;
 	uint64_t produced, delivered, failed, lost, bad, bad_unsaved;
 	bool fatal;
+	int events[2];			/* pipe: librdkafka has events to serve */
+	rd_kafka_queue_t *main_queue;
+	/* What kpub tells Prometheus; see METRICS in kpub(1). */
+	struct metric *m_in, *m_bytes_in, *m_out, *m_delivery_errors, *m_in_flight, *m_latency;
 };
 
 static const char synopsis[] =
@@ -106,7 +112,7 @@ static const char synopsis[] =
 	"            [-z codec] [-X prop=val] [-F file] [--header name=value]\n"
 	"            [--envelope] [--create-topic] [--partitions N] [--replication-factor N]\n"
 	"            [--errors file] [--strict] [--flush-timeout time] [--timeout time]\n"
-	"            [--log-format text|json] [file ...]\n";
+	"            [--log-format text|json] [--metrics-addr addr] [file ...]\n";
 
 static void
 usage(void)
@@ -147,6 +153,7 @@ help(void)
 	    "  -q, --quiet              print errors only\n"
 	    "  -v, --verbose            print more; twice for librdkafka's debug lines\n"
 	    "      --log-format F       diagnostics as text (default) or json\n"
+	    "      --metrics-addr ADDR  serve Prometheus metrics on http://ADDR/metrics\n"
 	    "      --help               print this help and exit\n"
 	    "      --version            print the version and exit\n", stdout);
 }
@@ -199,14 +206,17 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	uint64_t w = st->opt->envelope ? ((struct copy *)m->_private)->where : (uint64_t)(uintptr_t)m->_private;
 
 	(void)rk;
+	metric_observe(st->m_latency, (double)rd_kafka_message_latency(m) / 1e6);
 	if (m->err) {
 		st->failed++;
+		metric_inc(st->m_delivery_errors);
 		diag_badline(where_source(st, w), where_line(w), "not delivered to %s [%" PRId32 "]: %s",
 		    rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
 		if (!st->have_dead || write_line(st, &st->dead, m) < 0 || lw_end_record(&st->dead) < 0)
 			st->lost++;
 	} else {
 		st->delivered++;
+		metric_inc(st->m_out);
 		if (st->opt->tee && write_line(st, &st->out, m) == 0)
 			lw_end_record(&st->out);
 	}
@@ -230,6 +240,31 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	diag_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? DIAG_WARN : DIAG_DEBUG, "%s", reason);
 }
 
+/* The reason label of bad lines in metrics, from what the report says. */
+static const char *
+bad_kind(const char *what)
+{
+	static const char *const kinds[][2] = {
+		{ "not JSON", "not_json" }, { "no key field", "missing_key" },
+		{ "key field is not a string or a number", "bad_key" }, { "not an envelope", "not_envelope" },
+		{ "line too long", "too_long" }, { "cannot produce", "produce_error" }, { "cut short", "cut" },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(what, kinds[i][0]) == 0)
+			return kinds[i][1];
+	return "other";
+}
+
+static void
+count_bad(const char *kind)
+{
+	const char *const labels[] = { "reason", kind, NULL };
+
+	metric_inc(metric_new(METRIC_COUNTER, "txstream_kpub_bad_records_total", "Bad input lines, by reason.",
+	    labels, NULL, 0));
+}
+
 /* A bad input line: reported, counted, and dead-lettered when asked. */
 static void
 bad_line(struct state *st, const char *source, const struct line *l, const char *what, const char *detail)
@@ -237,6 +272,7 @@ bad_line(struct state *st, const char *source, const struct line *l, const char 
 	char delim = (char)st->opt->delim;
 
 	st->bad++;
+	count_bad(bad_kind(what));
 	diag_badline(source, l->no, "%s: %s", what, detail);
 	if (st->have_dead && l->data && lw_write(&st->dead, l->data, l->len) == 0 &&
 	    lw_write(&st->dead, &delim, 1) == 0 && lw_end_record(&st->dead) == 0)
@@ -577,7 +613,13 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 
 	/* After a stop request the reader still hands out what it holds. */
 	while (!st->fatal && (o->count == 0 || st->produced < o->count)) {
-		s = lr_next(r, &l);
+		/* While input is quiet, delivery reports are served as they come. */
+		r->wake_fd = st->events[0];
+		s = lr_next_wait(r, &l, -1);
+		if (s == LR_TIMEOUT) {
+			rd_kafka_poll(st->rk, 0);
+			continue;
+		}
 		if (s == LR_EOF)
 			break;
 		if (s == LR_ERROR) {
@@ -589,7 +631,10 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 			break;
 		}
 		if (s == LR_TOOLONG) {
+			metric_inc(st->m_in);
+			metric_add(st->m_bytes_in, l.len + 1);
 			st->bad++;
+			count_bad("too_long");
 			st->bad_unsaved++;
 			diag_badline(source, l.no, "line of %zu bytes is longer than kpub reads; skipped", l.len);
 			if (o->strict)
@@ -598,6 +643,8 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 		}
 		if (l.len == 0 && o->delim == '\n')
 			continue;	/* Contract 1: an empty line is skipped */
+		metric_inc(st->m_in);
+		metric_add(st->m_bytes_in, l.len + 1);
 		if (publish_line(st, source, src_index, &l) < 0)
 			return -1;
 	}
@@ -694,6 +741,7 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		OPTS_METRICS_LONG,
 		OPTS_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -787,6 +835,9 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		case OPT_STRICT:
 			o->strict = true;
 			break;
+		case OPT_METRICS_ADDR:
+			o->metrics_addr = optarg;
+			break;
 		case OPT_FLUSH_TIMEOUT:
 		case OPT_TIMEOUT:
 			if (opts_duration(optarg, c == OPT_TIMEOUT ? &o->connect_timeout : &o->flush_timeout) < 0)
@@ -835,6 +886,39 @@ open_producer(struct state *st, struct kconf *k)
 		exit(EX_UNAVAILABLE);
 	if (st->opt->topic)
 		st->rkt = rd_kafka_topic_new(st->rk, st->opt->topic, NULL);
+	/*
+	 * librdkafka writes to this pipe when its main queue (delivery
+	 * reports, errors) stops being empty, so the wait for input can end
+	 * for them: reports are not held back until the next line.
+	 */
+	if (pipe2(st->events, O_NONBLOCK | O_CLOEXEC) < 0)
+		diag_exit(EX_OSERR, "pipe: %s", strerror(errno));
+	st->main_queue = rd_kafka_queue_get_main(st->rk);
+	rd_kafka_queue_io_event_enable(st->main_queue, st->events[1], "!", 1);
+}
+
+/* Messages librdkafka holds, read when Prometheus asks (rd_kafka_outq_len is thread-safe). */
+static void
+in_flight(void *arg)
+{
+	struct state *st = arg;
+
+	metric_set(st->m_in_flight, rd_kafka_outq_len(st->rk));
+}
+
+static void
+register_metrics(struct state *st)
+{
+	st->m_in = metric_counter("txstream_kpub_records_in_total", "Input lines read (empty lines aside).");
+	st->m_bytes_in = metric_counter("txstream_kpub_bytes_in_total", "Input bytes read, delimiters included.");
+	st->m_out = metric_counter("txstream_kpub_records_out_total", "Messages delivered (acknowledged).");
+	st->m_delivery_errors = metric_counter("txstream_kpub_delivery_errors_total",
+	    "Messages that finally failed to be delivered.");
+	st->m_in_flight = metric_gauge("txstream_kpub_messages_in_flight",
+	    "Messages produced whose delivery report has not come yet.");
+	st->m_latency = metric_new(METRIC_HISTOGRAM, "txstream_kpub_delivery_latency_seconds",
+	    "Time from produce to delivery report.", NULL, metric_latency_buckets, metric_latency_nbuckets);
+	metrics_on_scrape(in_flight, st);
 }
 
 static int
@@ -906,6 +990,13 @@ main(int argc, char **argv)
 	sources = opt.ninputs ? (const char **)opt.inputs : stdin_only;
 	st.sources = sources;
 	open_producer(&st, &k);
+	register_metrics(&st);
+	if (opt.metrics_addr) {
+		char why[512];
+
+		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
+			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
+	}
 	if (opt.create_topic)
 		create_topic(&st);
 
@@ -935,6 +1026,11 @@ main(int argc, char **argv)
 		status = exit_status(&st);
 	else if (st.lost)
 		status = EX_TEMPFAIL;
+	metrics_stop();
+	rd_kafka_queue_io_event_enable(st.main_queue, -1, NULL, 0);
+	rd_kafka_queue_destroy(st.main_queue);
+	close(st.events[0]);
+	close(st.events[1]);
 	if (st.rkt)
 		rd_kafka_topic_destroy(st.rkt);
 	rd_kafka_destroy(st.rk);

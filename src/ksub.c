@@ -21,12 +21,15 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <json-c/json.h>
+
 #include "lib/base64.h"
 #include "lib/diag.h"
 #include "lib/jscan.h"
 #include "lib/jsonw.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
+#include "lib/metrics.h"
 #include "lib/offsets.h"
 #include "lib/opts.h"
 #include "lib/stop.h"
@@ -35,6 +38,7 @@
 #define POLL_MS 100			/* consumer poll; output is flushed when idle */
 #define DEFAULT_TIMEOUT 10.0		/* seconds to reach a broker */
 #define WATERMARK_TIMEOUT_MS 5000
+#define STATS_INTERVAL_MS "1000"		/* statistics for the lag gauges, with --metrics-addr */
 
 enum offset_kind { OFF_BEGINNING, OFF_END, OFF_STORED, OFF_ABS, OFF_TAIL, OFF_TIME, OFF_FILE };
 
@@ -55,6 +59,7 @@ struct options {
 	bool list;			/* -L */
 	bool skip_gaps;			/* --on-gap skip */
 	double timeout;			/* -m */
+	const char *metrics_addr;
 };
 
 enum {
@@ -82,13 +87,15 @@ struct state {
 	uint64_t written, skipped, gaps;
 	bool done;
 	int status;
+	/* What ksub tells Prometheus; see METRICS in ksub(1). */
+	struct metric *m_in, *m_out, *m_bytes_out, *m_rebalances, *m_gaps;
 };
 
 static const char synopsis[] =
 	"usage: ksub [-quveL] [-b brokers] [-t topic]... [-p partitions] [-o offset]\n"
 	"            [-G group] [-c count] [-D delim] [-K delim] [-X prop=val] [-F file]\n"
 	"            [-m timeout] [--envelope] [--on-gap fail|skip]\n"
-	"            [--log-format text|json] [topic ...]\n";
+	"            [--log-format text|json] [--metrics-addr addr] [topic ...]\n";
 
 static void
 usage(void)
@@ -126,6 +133,7 @@ help(void)
 	    "  -q, --quiet              only errors on stderr\n"
 	    "  -v, --verbose            more on stderr (twice: librdkafka debug)\n"
 	    "      --log-format FORMAT  text (default) or json\n"
+	    "      --metrics-addr ADDR  serve Prometheus metrics on http://ADDR/metrics\n"
 	    "      --help               this help\n"
 	    "      --version            the version\n", stdout);
 }
@@ -388,6 +396,7 @@ check_gap(struct state *st, struct part *p, const rd_kafka_message_t *m)
 	    PRId64 " message%s, going on from %" PRId64, p->topic, p->partition, want, want + lost - 1, lost,
 	    lost == 1 ? "" : "s", m->offset);
 	st->skipped += (uint64_t)lost;
+	metric_add(st->m_gaps, (uint64_t)lost);
 	return 0;
 }
 
@@ -439,13 +448,17 @@ static void
 on_message(struct state *st, const rd_kafka_message_t *m)
 {
 	struct part *p = part_add(st, rd_kafka_topic_name(m->rkt), m->partition);
+	unsigned long long before = st->out.bytes;
 
+	metric_inc(st->m_in);
 	if (p->next >= 0 && m->offset > p->next && check_gap(st, p, m) < 0)
 		return;
 	if (write_message(st, m) < 0) {
 		st->done = true;	/* stdout is gone */
 		return;
 	}
+	metric_inc(st->m_out);
+	metric_add(st->m_bytes_out, st->out.bytes - before);
 	p->next = m->offset + 1;
 	p->pending = true;
 	p->eof = false;
@@ -477,6 +490,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, WATERMARK_TIMEOUT_MS);
 
+		metric_inc(st->m_rebalances);
 		for (int i = 0; i < l->cnt; i++) {
 			rd_kafka_topic_partition_t *tp = &l->elems[i];
 			struct part *p = part_add(st, tp->topic, tp->partition);
@@ -525,6 +539,54 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		diag_warn("%s", reason);
 	else
 		diag_debug("%s", reason);
+}
+
+/* --- metrics --- */
+
+static void
+register_metrics(struct state *st)
+{
+	st->m_in = metric_counter("txstream_ksub_records_in_total", "Messages consumed.");
+	st->m_out = metric_counter("txstream_ksub_records_out_total", "Lines written.");
+	st->m_bytes_out = metric_counter("txstream_ksub_bytes_out_total", "Bytes written, delimiters included.");
+	st->m_rebalances = metric_counter("txstream_ksub_rebalances_total",
+	    "Partition assignments received from the group (-G).");
+	st->m_gaps = metric_counter("txstream_ksub_gap_messages_total",
+	    "Messages gone from the broker before they were read, skipped (--on-gap skip).");
+}
+
+/*
+ * librdkafka's statistics (STATISTICS.md), per partition: hi_offset, the
+ * end, and app_offset, one past the last message handed to ksub. Their
+ * difference is what ksub has yet to write. (consumer_lag counts from the
+ * committed offset, which ksub without -G never has.)
+ */
+static int
+on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct json_object *root = json_tokener_parse(json), *topics, *parts, *hi, *app;
+
+	(void)rk, (void)len, (void)opaque;
+	if (root && json_object_object_get_ex(root, "topics", &topics)) {
+		json_object_object_foreach(topics, topic, t) {
+			if (!json_object_object_get_ex(t, "partitions", &parts))
+				continue;
+			json_object_object_foreach(parts, partition, p) {
+				const char *const labels[] = { "topic", topic, "partition", partition, NULL };
+				int64_t h, a;
+
+				if (strcmp(partition, "-1") == 0 || !json_object_object_get_ex(p, "hi_offset", &hi) ||
+				    !json_object_object_get_ex(p, "app_offset", &app) ||
+				    (h = json_object_get_int64(hi)) < 0 || (a = json_object_get_int64(app)) < 0)
+					continue;
+				metric_set(metric_new(METRIC_GAUGE, "txstream_ksub_consumer_lag_messages",
+				    "Messages between the end of the partition and the last one ksub read.",
+				    labels, NULL, 0), (double)(h > a ? h - a : 0));
+			}
+		}
+	}
+	json_object_put(root);
+	return 0;	/* json is librdkafka's to free */
 }
 
 /* --- start offsets --- */
@@ -850,6 +912,7 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		{ "timeout", required_argument, NULL, 'm' },
 		{ "envelope", no_argument, NULL, OPT_ENVELOPE },
 		{ "on-gap", required_argument, NULL, OPT_ON_GAP },
+		OPTS_METRICS_LONG,
 		OPTS_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -906,6 +969,9 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 			break;
 		case OPT_ENVELOPE:
 			o->envelope = true;
+			break;
+		case OPT_METRICS_ADDR:
+			o->metrics_addr = optarg;
 			break;
 		case OPT_ON_GAP:
 			if (strcmp(optarg, "skip") == 0)
@@ -979,6 +1045,13 @@ open_consumer(struct state *st, struct kconf *k)
 	}
 	if (diag_enabled(DIAG_DEBUG))
 		kconf_set(k, "debug", "consumer,cgrp,topic,fetch");
+	/* Consumer lag comes from librdkafka's statistics, served from the poll loop. */
+	if (o->metrics_addr) {
+		if (!kconf_given(k, "statistics.interval.ms") &&
+		    kconf_set(k, "statistics.interval.ms", STATS_INTERVAL_MS) < 0)
+			diag_exit(EX_SOFTWARE, "%s", k->errstr);
+		rd_kafka_conf_set_stats_cb(k->conf, on_stats);
+	}
 	if (kconf_finish(k) < 0)
 		diag_exit(EX_USAGE, "%s", k->errstr);
 	rd_kafka_conf_set_opaque(k->conf, st);
@@ -1035,6 +1108,13 @@ main(int argc, char **argv)
 	stop_init();
 	if (lw_init(&st.out, STDOUT_FILENO, 0, false) < 0)
 		diag_exit(EX_OSERR, "out of memory");
+	register_metrics(&st);
+	if (opt.metrics_addr && !opt.list) {
+		char why[512];
+
+		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
+			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
+	}
 	open_consumer(&st, &k);
 	if (opt.list) {
 		status = list_metadata(&st);
@@ -1061,6 +1141,7 @@ main(int argc, char **argv)
 		rd_kafka_consumer_close(st.rk);
 	}
 	rd_kafka_destroy(st.rk);
+	metrics_stop();
 	if (st.skipped)
 		diag_warn("skipped %" PRIu64 " message%s gone from the broker (%" PRIu64 " gap%s)", st.skipped,
 		    st.skipped == 1 ? "" : "s", st.gaps, st.gaps == 1 ? "" : "s");

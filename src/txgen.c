@@ -21,6 +21,7 @@
 #include "lib/diag.h"
 #include "lib/jsonw.h"
 #include "lib/lineio.h"
+#include "lib/metrics.h"
 #include "lib/opts.h"
 #include "lib/stop.h"
 
@@ -48,6 +49,7 @@ struct options {
 	uint64_t users, merchants, locations;
 	uint64_t amount_min, amount_max;	/* cents */
 	bool unbuffered;
+	const char *metrics_addr;
 };
 
 enum {
@@ -65,7 +67,8 @@ static const char synopsis[] =
 	"usage: txgen [-quv] [-n count] [-r rate] [-s seed] [--duration time]\n"
 	"             [--start-time secs] [--time-rate rate] [--users N]\n"
 	"             [--merchants N] [--locations N] [--amount-min amount]\n"
-	"             [--amount-max amount] [--log-format text|json]\n";
+	"             [--amount-max amount] [--log-format text|json]\n"
+	"             [--metrics-addr addr]\n";
 
 static void
 usage(void)
@@ -99,6 +102,7 @@ help(void)
 	    "  -q, --quiet            print errors only\n"
 	    "  -v, --verbose          print more (the seed used, the totals)\n"
 	    "      --log-format F     diagnostics as text (default) or json\n"
+	    "      --metrics-addr ADDR  serve Prometheus metrics on http://ADDR/metrics\n"
 	    "      --help             print this help and exit\n"
 	    "      --version          print the version and exit\n", stdout);
 }
@@ -157,6 +161,7 @@ struct gen {
 	struct rng rng;
 	uint64_t made;		/* records written so far */
 	int64_t now;		/* transactionTime when not simulated */
+	struct metric *m_out, *m_bytes;	/* see METRICS in txgen(1) */
 };
 
 #define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
@@ -223,19 +228,30 @@ format_record(struct gen *g, char *dst)
 static int
 write_records(struct gen *g, struct lwriter *w, uint64_t n)
 {
+	unsigned long long before = w->bytes;
+	uint64_t made = g->made;
+	int rc = 0;
+
 	if (!g->opt->simulated_time)
 		g->now = (int64_t)time(NULL);
 	for (uint64_t i = 0; i < n; i++) {
 		char *dst = lw_reserve(w, RECORD_MAX);
 
-		if (!dst)
-			return -1;
+		if (!dst) {
+			rc = -1;
+			break;
+		}
 		lw_commit(w, format_record(g, dst));
 		g->made++;
-		if (lw_end_record(w) < 0)
-			return -1;
+		if (lw_end_record(w) < 0) {
+			rc = -1;
+			break;
+		}
 	}
-	return 0;
+	/* Counted a batch at a time: an atomic add per record would show at 7 M records/s. */
+	metric_add(g->m_out, g->made - made);
+	metric_add(g->m_bytes, w->bytes - before);
+	return rc;
 }
 
 static uint64_t
@@ -326,6 +342,7 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "count", required_argument, NULL, 'n' },
+		OPTS_METRICS_LONG,
 		{ "rate", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "unbuffered", no_argument, NULL, 'u' },
@@ -360,6 +377,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'u':
 			o->unbuffered = true;
+			break;
+		case OPT_METRICS_ADDR:
+			o->metrics_addr = optarg;
 			break;
 		case OPT_DURATION:
 			if (opts_duration(optarg, &o->duration) < 0 || o->duration <= 0)
@@ -437,7 +457,17 @@ main(int argc, char **argv)
 	stop_init();
 	if (lw_init(&out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
-	if (run(&g, &out) < 0) {
+	g.m_out = metric_counter("txstream_txgen_records_out_total", "Records written.");
+	g.m_bytes = metric_counter("txstream_txgen_bytes_out_total", "Bytes written, newlines included.");
+	if (opt.metrics_addr) {
+		char why[512];
+
+		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
+			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
+	}
+	status = run(&g, &out);
+	metrics_stop();
+	if (status < 0) {
 		int err = out.err;
 
 		lw_free(&out);

@@ -28,6 +28,7 @@ lr_init_fd(struct lreader *r, int fd, const char *name, int delim, size_t max)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
+	r->wake_fd = -1;
 	r->name = name;
 	r->delim = delim;
 	r->max = max ? max : LR_DEFAULT_MAX;
@@ -152,11 +153,19 @@ skip_long(struct lreader *r, struct line *line, size_t seen)
 static int
 wait_readable(struct lreader *r, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-	int n = poll(&pfd, 1, timeout_ms);
+	struct pollfd pfd[2] = { { .fd = r->fd, .events = POLLIN }, { .fd = r->wake_fd, .events = POLLIN } };
+	int n = poll(pfd, r->wake_fd >= 0 ? 2 : 1, timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
+	if (r->wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
+		char drain[64];
+
+		while (read(r->wake_fd, drain, sizeof(drain)) > 0)
+			;	/* non-blocking: empty it, and the caller serves what woke it */
+		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
+			return 0;
+	}
 	return n > 0;
 }
 
@@ -200,7 +209,7 @@ lr_next_wait(struct lreader *r, struct line *line, int timeout_ms)
 		scanned = avail;
 		if (timeout_ms == LR_NO_READ)
 			return LR_TIMEOUT;
-		if (timeout_ms >= 0 && !stop_requested()) {
+		if ((timeout_ms >= 0 || r->wake_fd >= 0) && !stop_requested()) {
 			int ready = wait_readable(r, timeout_ms);
 
 			if (ready < 0)
@@ -282,7 +291,7 @@ lw_write(struct lwriter *w, const void *p, size_t n)
 	if (!dst)
 		return -1;
 	memcpy(dst, p, n);
-	w->len += n;
+	lw_commit(w, n);
 	return 0;
 }
 

@@ -56,6 +56,7 @@ struct lreader {
 	bool eof;
 	bool stopped;		/* eof came from a stop request */
 	size_t initial_cap;	/* first buffer size; 0 for the default */
+	int wake_fd;		/* -1, or a non-blocking fd whose input ends a wait early */
 };
 
 /* Open path ("-" is stdin). Returns 0, or -1 with errno set. */
@@ -66,7 +67,10 @@ enum lr_status lr_next(struct lreader *r, struct line *line);
  * lr_next(), but when no complete line is buffered, wait at most
  * timeout_ms (0: not at all) for more input before each read, and return
  * LR_TIMEOUT if none came; a partial line stays buffered for the next
- * call. A negative timeout waits forever, like lr_next().
+ * call. A negative timeout waits forever, like lr_next(). When wake_fd is
+ * set, input on it also ends the wait (it is drained) with LR_TIMEOUT,
+ * so a program can serve other events, such as librdkafka's, while it
+ * waits for its input.
  */
 enum lr_status lr_next_wait(struct lreader *r, struct line *line, int timeout_ms);
 /*
@@ -85,6 +89,7 @@ struct lwriter {
 	size_t cap, len;
 	bool unbuffered;
 	int err;		/* errno of the first failed write, or 0 */
+	unsigned long long bytes;	/* handed to the writer so far, for metrics */
 };
 
 #define LW_DEFAULT_CAP (64u << 10)
@@ -92,7 +97,7 @@ struct lwriter {
 int lw_init(struct lwriter *w, int fd, size_t cap, bool unbuffered);
 /* Room for at least n bytes at the returned pointer, or NULL on error. */
 char *lw_reserve(struct lwriter *w, size_t n);
-static inline void lw_commit(struct lwriter *w, size_t n) { w->len += n; }
+static inline void lw_commit(struct lwriter *w, size_t n) { w->len += n; w->bytes += n; }
 int lw_write(struct lwriter *w, const void *p, size_t n);
 /* Ends a record: flushes when unbuffered. Returns -1 once writing failed. */
 int lw_end_record(struct lwriter *w);

@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# Metrics and logs (DESIGN.md, Contract 7): every long-running program
+# serves /metrics, Debian's promtool accepts the exposition, and a real
+# Prometheus scraping a pipeline on kbroker counts what the test sent.
+
+# $stderr is set by bats' run --separate-stderr.
+# shellcheck disable=SC2154
+
+load helpers
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return
+	PIDS=()
+}
+
+teardown() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	stop_broker
+}
+
+# scrape PORT: the exposition, or fail.
+scrape() {
+	curl -sf "http://127.0.0.1:$1/metrics"
+}
+
+# sample PORT SERIES: the value of one series (name with its labels, as written).
+sample() {
+	scrape "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { exit !found }'
+}
+
+# wait_sample PORT SERIES VALUE: until the series has that value (10 s at most).
+wait_sample() {
+	local _ v=
+	for _ in $(seq 100); do
+		v=$(sample "$1" "$2" 2>/dev/null || true)
+		[ "$v" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "$2 on :$1 is '$v', not $3" >&2
+	return 1
+}
+
+# promql QUERY: the value of an instant query to the test's Prometheus.
+promql() {
+	curl -sf "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+		jq -r '.data.result | if length == 1 then .[0].value[1] else "results: \(length)" end'
+}
+
+# wait_promql QUERY VALUE: until the query returns that value (20 s at most).
+wait_promql() {
+	local _ v=
+	for _ in $(seq 200); do
+		v=$(promql "$1" 2>/dev/null || true)
+		[ "$v" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "PromQL $1 gives '$v', not $2" >&2
+	return 1
+}
+
+@test "metrics: kpub, ksub, jagg and kbroker count what went through them, promtool-clean" {
+	pb=$(free_port) pp=$(free_port) ps=$(free_port) pj=$(free_port)
+	start_broker -T tx:3 --metrics-addr "127.0.0.1:$pb"
+	txgen -s 4 -n 300 -r 0 > sent
+	mkfifo in pipe
+	kpub -b "$BROKERS" -t tx --key-field userId --metrics-addr "127.0.0.1:$pp" < in 2> kpub.err &
+	PIDS+=($!)
+	exec {w}> in
+	{ cat sent; echo 'not json'; echo '{"no":"key"}'; } >&"$w"
+	ksub -b "$BROKERS" -t tx --envelope --metrics-addr "127.0.0.1:$ps" > pipe &
+	PIDS+=($!)
+	jagg -g merchantId total=sum:amount count --metrics-addr "127.0.0.1:$pj" < pipe > aggs &
+	PIDS+=($!)
+
+	wait_sample "$pp" txstream_kpub_records_out_total 300
+	assert_equal "$(sample "$pp" txstream_kpub_records_in_total)" 302
+	assert_equal "$(sample "$pp" 'txstream_kpub_bad_records_total{reason="not_json"}')" 1
+	assert_equal "$(sample "$pp" 'txstream_kpub_bad_records_total{reason="missing_key"}')" 1
+	assert_equal "$(sample "$pp" txstream_kpub_delivery_latency_seconds_count)" 300
+	assert_equal "$(sample "$pp" txstream_kpub_messages_in_flight)" 0
+	assert_equal "$(sample "$pp" txstream_kpub_bytes_in_total)" \
+		"$(($(wc -c < sent) + 9 + 13))"
+	wait_sample "$ps" txstream_ksub_records_out_total 300
+	assert_equal "$(sample "$ps" txstream_ksub_records_in_total)" 300
+	# The lag gauges come from librdkafka's statistics, once a second.
+	for p in 0 1 2; do
+		wait_sample "$ps" "txstream_ksub_consumer_lag_messages{topic=\"tx\",partition=\"$p\"}" 0
+	done
+	wait_sample "$pj" txstream_jagg_records_in_total 300
+	wait_sample "$pj" txstream_jagg_groups 3
+	assert_equal "$(sample "$pb" txstream_kbroker_brokers)" 3
+	assert_equal "$(sample "$pb" 'txstream_kbroker_broker_up{broker="2"}')" 1
+	broker_control down 2
+	assert_equal "$(sample "$pb" 'txstream_kbroker_broker_up{broker="2"}')" 0
+	broker_control up 2
+	# Each exposition passes Prometheus's own linter.
+	for port in "$pb" "$pp" "$ps" "$pj"; do
+		scrape "$port" > exposition
+		run promtool check metrics < exposition
+		assert_success
+	done
+	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pj/"
+	assert_output 404
+	exec {w}>&-
+}
+
+@test "metrics: a real Prometheus scrapes the pipeline, and PromQL returns what the test sent" {
+	pp=$(free_port) ps=$(free_port) pj=$(free_port) PROM_PORT=$(free_port)
+	start_broker -T tx:3
+	cat > prometheus.yml <<-EOF
+	global:
+	  scrape_interval: 1s
+	scrape_configs:
+	  - job_name: producer
+	    static_configs: [{targets: ["127.0.0.1:$pp"]}]
+	  - job_name: aggregator
+	    static_configs: [{targets: ["127.0.0.1:$ps", "127.0.0.1:$pj"]}]
+	EOF
+	run promtool check config prometheus.yml
+	assert_success
+	prometheus --config.file=prometheus.yml --storage.tsdb.path=tsdb \
+		--web.listen-address="127.0.0.1:$PROM_PORT" > prometheus.log 2>&1 &
+	PIDS+=($!)
+	txgen -s 5 -n 1000 -r 0 > sent
+	mkfifo in pipe
+	kpub -b "$BROKERS" -t tx --key-field userId --metrics-addr "127.0.0.1:$pp" < in &
+	PIDS+=($!)
+	exec {w}> in
+	cat sent >&"$w"
+	ksub -b "$BROKERS" -t tx --envelope --metrics-addr "127.0.0.1:$ps" > pipe &
+	PIDS+=($!)
+	jagg -g merchantId total=sum:amount count --checkpoint state.json --checkpoint-interval 1s \
+		--metrics-addr "127.0.0.1:$pj" < pipe > aggs &
+	PIDS+=($!)
+	# Each as soon as Prometheus has scraped the final counts (20 s at most).
+	wait_promql 'txstream_jagg_records_in_total' 1000
+	wait_promql 'txstream_kpub_records_out_total' 1000
+	wait_promql 'sum(txstream_ksub_records_out_total)' 1000
+	wait_promql 'count(up{job="aggregator"} == 1)' 2
+	wait_promql 'txstream_jagg_groups' 3
+	# The per-merchant counts jagg wrote add up to what was sent.
+	assert_equal "$(jq -s 'group_by(.merchantId) | map(last.count) | add' aggs)" 1000
+	# A histogram Prometheus can take a quantile of.
+	run promql 'histogram_quantile(0.99, txstream_kpub_delivery_latency_seconds_bucket)'
+	assert_success
+	[[ "$output" =~ ^[0-9.e+-]+$ ]]
+	[ "$(promql 'txstream_jagg_checkpoint_age_seconds < 5')" != "results: 0" ]
+	exec {w}>&-
+}
+
+@test "metrics: an address in use or malformed is refused with status 78" {
+	port=$(free_port)
+	$PY -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+	PIDS+=($!)
+	sleep 0.3
+	run --separate-stderr jagg --metrics-addr "127.0.0.1:$port" count <<< '{}'
+	assert_failure 78
+	[[ "$stderr" == *"--metrics-addr 127.0.0.1:$port: cannot listen there"* ]]
+	run --separate-stderr txgen -n 1 --metrics-addr nonsense
+	assert_failure 78
+	[[ "$stderr" == *"is not HOST:PORT"* ]]
+}
+
+@test "logs: --log-format json gives one parseable object per line, bad lines with source and line" {
+	run --separate-stderr jagg --log-format json -v -g k count <<< $'{"k":1}\nnot json'
+	assert_failure 65
+	while IFS= read -r line; do
+		jq -e 'has("ts") and has("level") and .prog == "jagg" and (.msg | type == "string")' <<< "$line" > /dev/null ||
+			{ echo "not a log object: $line"; false; }
+	done <<< "$stderr"
+	jq -se 'map(select(.level == "warn")) | length == 1 and .[0].source == "stdin" and .[0].line == 2' <<< "$stderr"
+	for prog in txgen kpub ksub kbroker; do
+		run --separate-stderr "$prog" --log-format json --no-such-option
+		assert_failure 64
+	done
+	run --separate-stderr kpub --log-format json -b 127.0.0.1:1 -t t --timeout 1 <<< 'x'
+	[ -n "$stderr" ]
+	while IFS= read -r line; do
+		jq -e '.prog == "kpub" and has("ts") and has("level")' <<< "$line" > /dev/null ||
+			{ echo "not a log object: $line"; false; }
+	done <<< "$stderr"
+}
