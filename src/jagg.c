@@ -171,7 +171,7 @@ static int
 apply_line(struct run *R, struct scanned *s)
 {
 	const struct spec *spec = &R->o->spec;
-	long long *next = NULL;
+	long long *next = NULL, *src_next = NULL;
 	const char *why = s->whybuf;
 	int rc = -1;
 
@@ -182,6 +182,21 @@ apply_line(struct run *R, struct scanned *s)
 			/* Absorbed before (a restart re-read it): once is enough. */
 			R->st.duplicates++;
 			metric_inc(R->m.duplicates);
+			return 0;
+		}
+	}
+	if (s->has_source) {
+		char key[2 * SCAN_TOPIC_MAX + 32];
+		int n = snprintf(key, sizeof(key), "%.*s@%.*s/%lld", (int)s->src_topic_len, s->src_topic,
+		    (int)s->topic_len, s->topic, s->partition);
+
+		if (!(src_next = offsets_slot(R->st.source_offsets, key, (size_t)n, (int32_t)s->src_partition)))
+			diag_exit(EX_OSERR, "out of memory");
+		if (*src_next >= 0 && s->src_offset < *src_next) {
+			/* Forwarded twice (the forwarder restarted): the first copy counted. */
+			R->st.duplicates++;
+			metric_inc(R->m.duplicates);
+			*next = s->offset + 1;
 			return 0;
 		}
 	}
@@ -207,6 +222,8 @@ apply_line(struct run *R, struct scanned *s)
 	/* Absorbed, late or dead-lettered: done with. */
 	if (next)
 		*next = s->offset + 1;
+	if (src_next)
+		*src_next = s->src_offset + 1;
 	return 0;
 }
 
@@ -220,8 +237,11 @@ settle_input(struct run *R, struct scanned *s)
 {
 	if (R->sc.input != INPUT_AUTO || s->status == SCAN_BAD)
 		return;
-	scanner_set_input(&R->sc, s->looks_like_envelope ? INPUT_ENVELOPES : INPUT_RECORDS);
-	diag_info("stdin: reading %s", R->sc.input == INPUT_ENVELOPES ? "envelopes" : "records");
+	/* --envelope (or a checkpoint with offsets) rules records out, not nesting. */
+	scanner_set_input(&R->sc, R->o->input == INPUT_ENVELOPES && s->looks_like == INPUT_RECORDS ?
+	    INPUT_ENVELOPES : s->looks_like);
+	diag_info("stdin: reading %s", R->sc.input == INPUT_NESTED ? "envelopes of forwarded envelopes" :
+	    R->sc.input == INPUT_ENVELOPES ? "envelopes" : "records");
 	scan_line(&R->sc, s);
 }
 
@@ -455,7 +475,7 @@ run_loop(struct run *R, struct lreader *r)
 		}
 		if (s == LR_CUT) {
 			/* An envelope's offset was not absorbed: the consumer delivers it again. */
-			if (R->sc.input == INPUT_ENVELOPES)
+			if (R->sc.input == INPUT_ENVELOPES || R->sc.input == INPUT_NESTED)
 				diag_warn("stdin:%llu: the stop came mid-line; the message is not absorbed, and "
 				    "is read again from the checkpoint's offsets", l.no);
 			else
@@ -674,7 +694,7 @@ main(int argc, char **argv)
 		lw_init(&R.dead, fd, 0, false);
 		R.have_dead = true;
 	}
-	if (scanner_init(&R.sc, &opt.spec, opt.input) < 0 ||
+	if (scanner_init(&R.sc, &opt.spec, opt.input == INPUT_RECORDS ? INPUT_RECORDS : INPUT_AUTO) < 0 ||
 	    !(R.batch = calloc(BATCH_MAX, sizeof(*R.batch))) ||
 	    !(R.vals = calloc(BATCH_MAX * opt.spec.nfields, sizeof(*R.vals))))
 		diag_exit(EX_OSERR, "out of memory");

@@ -208,6 +208,41 @@ for i, r in enumerate(recs):
 	[[ "$stderr" == *"1001 duplicates skipped"* ]]
 }
 
+@test "jagg: forwarded envelopes (a repartitioned topic) count once, though forwarded twice" {
+	txgen -s 7 -n 3000 -r 0 > recs
+	envelopes recs > envs
+	# What ksub --envelope | kpub --key-field value.merchantId makes of them,
+	# read back by ksub --envelope: each source envelope is the value of a
+	# message in partition 0 or 1 by merchant. The forwarder restarts
+	# twice and sends a stretch of messages again, at new offsets; the two
+	# partitions are read interleaved.
+	$PY -c '
+import json, sys
+src = [l.rstrip("\n") for l in open(sys.argv[1])]
+sent = src[:1200] + src[900:2500] + src[2000:]
+parts = {0: [], 1: []}
+for line in sent:
+    p = 0 if json.loads(line)["value"]["merchantId"] == "merchant_1" else 1
+    parts[p].append(line)
+out = []
+for p, lines in parts.items():
+    out += [(i * 2 + p, "{\"topic\":\"by_merchant\",\"partition\":%d,\"offset\":%d,\"key\":null,\"value\":%s}" % (p, i, l)) for i, l in enumerate(lines)]
+for _, l in sorted(out):
+    print(l)
+' envs > forwarded
+	run -0 --separate-stderr jagg --mode final -v -g merchantId total=sum:amount count < forwarded
+	assert_equal "$(last_per_group merchantId <<< "$output")" \
+		"$($PY "$REF" -g merchantId total=sum:amount count < recs)"
+	[[ "$stderr" == *"envelopes of forwarded envelopes"* ]]
+	[[ "$stderr" == *"800 duplicates skipped"* ]]
+	# Resumed from its checkpoint, a second half counts on where the first stopped.
+	head -2000 forwarded | jagg -g merchantId total=sum:amount count --checkpoint state.json > /dev/null
+	jq -e '.jagg.source_offsets | keys == ["tx@by_merchant/0", "tx@by_merchant/1"]' state.json
+	run -0 jagg --mode final -g merchantId total=sum:amount count --checkpoint state.json < forwarded
+	assert_equal "$(last_per_group merchantId <<< "$output")" \
+		"$($PY "$REF" -g merchantId total=sum:amount count < recs)"
+}
+
 @test "jagg: a checkpoint carries state and offsets; ksub -o @FILE reads its offsets" {
 	txgen -s 8 -n 900 -r 0 > recs
 	envelopes recs > envs

@@ -72,9 +72,10 @@ void spec_free(struct spec *s);
 
 /* --- scanning: the per-line work that needs no state (scan.c) --- */
 
-enum input_kind { INPUT_AUTO, INPUT_RECORDS, INPUT_ENVELOPES };
+enum input_kind { INPUT_AUTO, INPUT_RECORDS, INPUT_ENVELOPES, INPUT_NESTED };
 
 #define ENV_FIXED 6		/* envelope members looked for, before the fields */
+#define NESTED_FIXED 10		/* and those of an envelope inside one */
 #define SCAN_TOPIC_MAX 512	/* bytes of a topic name (Kafka allows 249) */
 #define SCAN_WHY_MAX 320
 
@@ -96,11 +97,15 @@ struct scanned {
 	enum scan_status status;
 	char whybuf[SCAN_WHY_MAX];	/* SCAN_BAD: the reason */
 	const char *kind;		/* SCAN_BAD: the reason's label for metrics */
-	bool looks_like_envelope;	/* INPUT_AUTO only */
+	enum input_kind looks_like;	/* INPUT_AUTO only */
 	bool has_offset;		/* an envelope: topic, partition and offset are set */
 	char topic[SCAN_TOPIC_MAX];
 	size_t topic_len;
 	long long partition, offset;
+	bool has_source;		/* a nested envelope: the forwarded message's place */
+	char src_topic[SCAN_TOPIC_MAX];
+	size_t src_topic_len;
+	long long src_partition, src_offset;
 	long long event_ms;
 	struct fieldval *vals;		/* spec->nfields of them, owned by the caller */
 	char *heap;			/* canonical forms of escaped strings: free() after use */
@@ -171,6 +176,14 @@ struct state {
 	long long max_event_ms;	/* the watermark is max_event_ms - delay_ms */
 
 	struct offsets *offsets;	/* envelopes: next offset per topic/partition */
+	/*
+	 * Nested envelopes: the next source offset per forwarding partition
+	 * and source partition, keyed "SOURCE_TOPIC@TOPIC/PARTITION". A
+	 * forwarder that restarts sends messages again at new offsets; in
+	 * one partition of its output a source partition's offsets only
+	 * grow, so those below what was absorbed are the repeats.
+	 */
+	struct offsets *source_offsets;
 	char *keybuf;		/* scratch for the key of the record at hand */
 	size_t keycap;
 

@@ -6,6 +6,7 @@
  *   {"offsets":{"t":{"0":1043}},
  *    "jagg":{"version":1,"fingerprint":"…","spec":"-g merchantId …",
  *            "max_event":1795654222000,
+ *            "source_offsets":{"financial_transactions@by_merchant/0":{"3":17}},
  *            "groups":[{"window":S,"key":["\"merchant_1\""],"n":3,"dirty":true,
  *                       "v":[null,"123.45",…]}]}}
  *
@@ -151,6 +152,11 @@ checkpoint_save(const struct state *st, const char *path)
 	put_str(f, sp->text, strlen(sp->text));
 	if (sp->windowed && st->have_event)
 		fprintf(f, ",\"max_event\":%lld", st->max_event_ms);
+	if (offsets_count(st->source_offsets) > 0) {
+		fputs(",\"source_offsets\":", f);
+		if (offsets_write(st->source_offsets, f) < 0)
+			goto fail;
+	}
 	fprintf(f, ",\"records\":%llu,\"groups\":[", st->records);
 	for (const struct group *g = st->first; g; g = g->next) {
 		fputs(g == st->first ? "\n" : ",\n", f);
@@ -323,6 +329,9 @@ checkpoint_load(struct state *st, const char *path, bool *mismatch, char *why, s
 			st->max_event_ms = json_object_get_int64(v);
 			st->have_event = true;
 		}
+		if ((v = member(j, "source_offsets", json_type_object)) &&
+		    offsets_from_json(st->source_offsets, v, why, whysize) < 0)
+			rc = -1;
 		if ((v = member(j, "records", json_type_int)))
 			st->records = (unsigned long long)json_object_get_int64(v);
 		for (size_t i = 0; rc == 1 && i < json_object_array_length(groups); i++)

@@ -19,23 +19,27 @@
 
 #define PARALLEL_MIN 64		/* lines: below this a batch is not worth sharing */
 
-static const char *const env_members[ENV_FIXED] = {
+static const char *const env_members[NESTED_FIXED] = {
 	"topic", "partition", "offset", "value", "value_text", "value_base64",
+	"value.topic", "value.partition", "value.offset", "value.value",
 };
+
+#define PREFIX_NESTED "value.value."	/* fields inside an envelope inside an envelope */
 
 int
 scanner_init(struct scanner *sc, const struct spec *spec, enum input_kind input)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->spec = spec;
-	for (size_t i = 0; i < ENV_FIXED; i++)
+	for (size_t i = 0; i < NESTED_FIXED; i++)
 		jpath_parse(&sc->paths[i], env_members[i]);
+	/* One string per field; records, envelopes and nested envelopes point at its tail. */
 	for (size_t i = 0; i < spec->nfields; i++) {
-		size_t n = strlen(spec->field[i]) + sizeof("value.");
+		size_t n = strlen(spec->field[i]) + sizeof(PREFIX_NESTED);
 
 		if (!(sc->pathtext[i] = malloc(n)))
 			return -1;
-		snprintf(sc->pathtext[i], n, "value.%s", spec->field[i]);
+		snprintf(sc->pathtext[i], n, PREFIX_NESTED "%s", spec->field[i]);
 	}
 	for (size_t i = 0; i < spec->nagg; i++)
 		if (spec->agg[i].func == AF_SUM || spec->agg[i].func == AF_AVG || spec->agg[i].func == AF_MIN ||
@@ -47,15 +51,29 @@ scanner_init(struct scanner *sc, const struct spec *spec, enum input_kind input)
 	return 0;
 }
 
-/* Envelopes (and the undecided): the members, then value.<field>; records: the fields. */
+/*
+ * The paths for each kind of input: records, the fields; envelopes, the
+ * envelope's members, then value.<field>; nested envelopes (a topic
+ * repartitioned by kpub from ksub --envelope lines), the outer members,
+ * the inner ones, then value.value.<field>. Undecided input looks for
+ * the members only.
+ */
 void
 scanner_set_input(struct scanner *sc, enum input_kind input)
 {
-	size_t base = input == INPUT_RECORDS ? 0 : ENV_FIXED;
+	size_t base = 0, skip = sizeof(PREFIX_NESTED) - 1;
 
 	sc->input = input;
+	if (input == INPUT_AUTO) {
+		sc->npaths = NESTED_FIXED;
+		return;
+	}
+	if (input == INPUT_ENVELOPES)
+		base = ENV_FIXED, skip = sizeof("value.") - 1;
+	else if (input == INPUT_NESTED)
+		base = NESTED_FIXED, skip = 0;
 	for (size_t i = 0; i < sc->spec->nfields; i++)
-		jpath_parse(&sc->paths[base + i], sc->pathtext[i] + (base ? 0 : sizeof("value.") - 1));
+		jpath_parse(&sc->paths[base + i], sc->pathtext[i] + skip);
 	sc->npaths = base + sc->spec->nfields;
 }
 
@@ -167,7 +185,7 @@ scan_line(const struct scanner *sc, struct scanned *s)
 	const struct line *l = &s->line;
 
 	s->status = SCAN_OK;
-	s->has_offset = false;
+	s->has_offset = s->has_source = false;
 	s->heap = NULL;
 	s->event_ms = 0;
 	if (jscan(l->data, l->len, sc->paths, sc->npaths, sp, &err) < 0) {
@@ -180,11 +198,14 @@ scan_line(const struct scanner *sc, struct scanned *s)
 	}
 	if (sc->input == INPUT_AUTO) {
 		/* Undecided: the caller settles it from this and scans again. */
-		s->looks_like_envelope = sp[0].type == JT_STRING && sp[1].type == JT_NUMBER &&
-		    sp[2].type == JT_NUMBER && (sp[3].type || sp[4].type || sp[5].type);
+		s->looks_like = sp[0].type == JT_STRING && sp[1].type == JT_NUMBER && sp[2].type == JT_NUMBER &&
+		    (sp[3].type || sp[4].type || sp[5].type) ? INPUT_ENVELOPES : INPUT_RECORDS;
+		if (s->looks_like == INPUT_ENVELOPES && sp[6].type == JT_STRING && sp[7].type == JT_NUMBER &&
+		    sp[8].type == JT_NUMBER && sp[9].type)
+			s->looks_like = INPUT_NESTED;
 		return;
 	}
-	if (sc->input == INPUT_ENVELOPES) {
+	if (sc->input == INPUT_ENVELOPES || sc->input == INPUT_NESTED) {
 		if (sp[0].type != JT_STRING || sp[0].len > SCAN_TOPIC_MAX ||
 		    span_uint(&sp[1], INT32_MAX, &s->partition) < 0 || span_uint(&sp[2], INT64_MAX, &s->offset) < 0) {
 			bad(s, "not_envelope", "not an envelope: no topic, partition or offset");
@@ -198,7 +219,27 @@ scan_line(const struct scanner *sc, struct scanned *s)
 			    sp[3].type == JT_NONE ? (sp[4].type ? "text" : "binary") : jtype_name(sp[3].type));
 			return;
 		}
-		take_fields(sc, s, sp + ENV_FIXED);
+		if (sc->input == INPUT_ENVELOPES) {
+			take_fields(sc, s, sp + ENV_FIXED);
+			return;
+		}
+		/* The source message, as the forwarding ksub --envelope wrote it. */
+		if (sp[6].type != JT_STRING || sp[6].len > SCAN_TOPIC_MAX ||
+		    span_uint(&sp[7], INT32_MAX, &s->src_partition) < 0 ||
+		    span_uint(&sp[8], INT64_MAX, &s->src_offset) < 0) {
+			bad(s, "not_envelope", "%.*s [%lld] offset %lld: the value is not an envelope with a topic, "
+			    "partition and offset", (int)s->topic_len, s->topic, s->partition, s->offset);
+			return;
+		}
+		s->src_topic_len = jscan_string(&sp[6], s->src_topic);
+		s->has_source = true;
+		if (sp[9].type != JT_OBJECT) {
+			bad(s, "value_not_object", "%.*s [%lld] offset %lld: the forwarded %.*s [%lld] offset %lld "
+			    "has a value that is not a JSON object", (int)s->topic_len, s->topic, s->partition,
+			    s->offset, (int)s->src_topic_len, s->src_topic, s->src_partition, s->src_offset);
+			return;
+		}
+		take_fields(sc, s, sp + NESTED_FIXED);
 		return;
 	}
 	take_fields(sc, s, sp);

@@ -123,8 +123,11 @@ state_init(struct state *st, const struct spec *spec)
 	memset(st, 0, sizeof(*st));
 	st->spec = spec;
 	st->cap = TABLE_MIN;
-	if (!(st->table = calloc(st->cap, sizeof(*st->table))) || !(st->offsets = offsets_new())) {
+	if (!(st->table = calloc(st->cap, sizeof(*st->table))) || !(st->offsets = offsets_new()) ||
+	    !(st->source_offsets = offsets_new())) {
 		free(st->table);
+		offsets_free(st->offsets);
+	offsets_free(st->source_offsets);
 		return -1;
 	}
 	return 0;
@@ -154,6 +157,7 @@ state_free(struct state *st)
 	free(st->dirty);
 	free(st->keybuf);
 	offsets_free(st->offsets);
+	offsets_free(st->source_offsets);
 	memset(st, 0, sizeof(*st));
 }
 
