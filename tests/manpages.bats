@@ -43,3 +43,7 @@ check_program() {
 @test "manpages: jagg --help and jagg(1) agree" {
 	check_program jagg
 }
+
+@test "manpages: jfmt --help and jfmt(1) agree" {
+	check_program jfmt
+}

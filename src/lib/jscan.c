@@ -440,6 +440,58 @@ jscan(const char *s, size_t len, const struct jpath *paths, size_t npaths,
 	return -1;
 }
 
+void
+jmembers_init(struct jmembers *it, const struct jspan *obj)
+{
+	/* Past the '{', up to the '}': the text between was checked by the scan. */
+	it->p = obj->p + 1;
+	it->end = obj->p + obj->len - 1;
+}
+
+static enum jtype
+type_at(char c)
+{
+	switch (c) {
+	case '{': return JT_OBJECT;
+	case '[': return JT_ARRAY;
+	case '"': return JT_STRING;
+	case 't': return JT_TRUE;
+	case 'f': return JT_FALSE;
+	case 'n': return JT_NULL;
+	default: return JT_NUMBER;
+	}
+}
+
+int
+jmembers_next(struct jmembers *it, struct jspan *key, struct jspan *val)
+{
+	struct scanner sc = { .end = it->end };
+	const char *p = skip_ws(it->p, it->end), *v;
+	bool escaped;
+
+	if (p < it->end && *p == ',')
+		p = skip_ws(p + 1, it->end);
+	if (p >= it->end || *p != '"')
+		return 0;
+	key->type = JT_STRING;
+	key->p = p;
+	if (!(p = scan_string(&sc, p, &escaped)))
+		return 0;
+	key->len = (size_t)(p - key->p);
+	p = skip_ws(p, it->end);
+	if (p >= it->end || *p != ':')
+		return 0;
+	v = skip_ws(p + 1, it->end);
+	/* Scanned again only to find its end; it is valid, so this cannot fail. */
+	if (v >= it->end || !(p = scan_value(&sc, v, 0, 0)))
+		return 0;
+	val->type = type_at(*v);
+	val->p = v;
+	val->len = (size_t)(p - v);
+	it->p = p;
+	return 1;
+}
+
 static size_t
 put_utf8(char *dst, uint32_t cp)
 {

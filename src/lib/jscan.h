@@ -11,8 +11,11 @@
  * repeated, the last value wins (as in json-c).
  *
  * Found values are spans of the input: the raw text, quotes included for
- * strings; jscan_string() decodes a string span. No global state:
- * thread-safe. The input need not be NUL-terminated.
+ * strings; jscan_string() decodes a string span. A path of no parts (a
+ * zeroed struct jpath) finds the whole text, so one scan also says what
+ * kind of value a line holds. jmembers walks an object's members in
+ * order, for callers that need every key rather than a few known ones.
+ * No global state: thread-safe. The input need not be NUL-terminated.
  */
 #ifndef TXS_JSCAN_H
 #define TXS_JSCAN_H
@@ -64,6 +67,20 @@ int jscan(const char *s, size_t len, const struct jpath *paths, size_t npaths,
 size_t jscan_string(const struct jspan *v, char *dst);
 
 const char *jtype_name(enum jtype t);
+
+/*
+ * The members of a JT_OBJECT span from a successful scan, in the order
+ * they are written, repeated keys included (the caller decides which
+ * wins). jmembers_next() gives the next key (a JT_STRING span, quotes
+ * included: decode it with jscan_string) and its value, and returns 1,
+ * or 0 after the last member.
+ */
+struct jmembers {
+	const char *p, *end;
+};
+
+void jmembers_init(struct jmembers *it, const struct jspan *obj);
+int jmembers_next(struct jmembers *it, struct jspan *key, struct jspan *val);
 
 /* Is s[0..len) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
 int utf8_valid(const char *s, size_t len);

@@ -161,5 +161,64 @@ main(void)
 	decodes("{\"x\":\"\\ud83d\\ude00\"}", "\xf0\x9f\x98\x80", 4);
 	decodes("{\"x\":\"\\ud83d!\"}", "\xef\xbf\xbd!", 4);	/* a lone surrogate */
 	decodes("{\"x\":\"\\u0000\"}", "\0", 1);
+
+	/* The root: a path of no parts is the whole text, whitespace around it left out. */
+	{
+		struct jpath root = { 0 };
+		const char *s = " \t[1, 2] \r\n";
+
+		ok(jscan(s, strlen(s), &root, 1, v, &err) == 0 && v[0].type == JT_ARRAY && v[0].len == 6 &&
+		    memcmp(v[0].p, "[1, 2]", 6) == 0, "a path of no parts finds the whole text");
+		s = "\"s\"";
+		ok(jscan(s, strlen(s), &root, 1, v, &err) == 0 && v[0].type == JT_STRING && v[0].len == 3,
+		    "... of any kind");
+	}
+
+	/* Members of an object, in order, every kind of value, repeated keys too. */
+	{
+		struct jpath root = { 0 };
+		const char *s = "{ \"a\" : 1.50 , \"b\\u0063\":\"x,}\",\"o\":{\"p\":[1,{}]},\"l\":[],"
+		    "\"t\":true,\"f\":false,\"n\":null,\"a\":-0 }";
+		static const struct { const char *key, *val; enum jtype t; } want[] = {
+			{ "\"a\"", "1.50", JT_NUMBER },
+			{ "\"b\\u0063\"", "\"x,}\"", JT_STRING },
+			{ "\"o\"", "{\"p\":[1,{}]}", JT_OBJECT },
+			{ "\"l\"", "[]", JT_ARRAY },
+			{ "\"t\"", "true", JT_TRUE },
+			{ "\"f\"", "false", JT_FALSE },
+			{ "\"n\"", "null", JT_NULL },
+			{ "\"a\"", "-0", JT_NUMBER },
+		};
+		struct jmembers it;
+		struct jspan k, val;
+		size_t i = 0;
+		int same = 1;
+
+		ok(jscan(s, strlen(s), &root, 1, v, &err) == 0 && v[0].type == JT_OBJECT, "an object to walk");
+		jmembers_init(&it, &v[0]);
+		while (jmembers_next(&it, &k, &val)) {
+			if (i >= sizeof(want) / sizeof(want[0]) || k.type != JT_STRING ||
+			    k.len != strlen(want[i].key) || memcmp(k.p, want[i].key, k.len) != 0 ||
+			    val.type != want[i].t || val.len != strlen(want[i].val) ||
+			    memcmp(val.p, want[i].val, val.len) != 0)
+				same = 0;
+			i++;
+		}
+		ok(same && i == sizeof(want) / sizeof(want[0]), "members in order, %zu of them", i);
+		ok(jmembers_next(&it, &k, &val) == 0, "and nothing after the last");
+
+		s = "{ }";
+		ok(jscan(s, strlen(s), &root, 1, v, &err) == 0, "an empty object");
+		jmembers_init(&it, &v[0]);
+		ok(jmembers_next(&it, &k, &val) == 0, "has no members");
+
+		/* A nested object, found at a path, walks the same way. */
+		jpath_parse(&jp, "a");
+		ok(jscan(two, strlen(two), &jp, 1, v, &err) == 0, "a nested object");
+		jmembers_init(&it, &v[0]);
+		ok(jmembers_next(&it, &k, &val) == 1 && val.len == 1 && val.p[0] == '1' &&
+		    jmembers_next(&it, &k, &val) == 1 && k.len == 3 && k.p[1] == 'c' && val.type == JT_STRING &&
+		    jmembers_next(&it, &k, &val) == 0, "its two members");
+	}
 	return tap_done();
 }

@@ -1,0 +1,225 @@
+#include "config.h"
+
+#include <langinfo.h>
+#include <locale.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "cells.h"
+#include "jprint.h"
+
+size_t
+cell_text(const struct jspan *v, char *dst)
+{
+	switch (v->type) {
+	case JT_NONE:
+	case JT_NULL:
+		return 0;
+	case JT_STRING:
+		return jscan_string(v, dst);
+	case JT_ARRAY:
+	case JT_OBJECT:
+		return jprint_compact(dst, v->p, v->len);
+	default:
+		memcpy(dst, v->p, v->len);
+		return v->len;
+	}
+}
+
+size_t
+cell_csv(char *dst, const char *s, size_t n, bool alone)
+{
+	char *o = dst;
+
+	if (n > 0 && !memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+		memcpy(dst, s, n);
+		return n;
+	}
+	if (n == 0 && !alone)
+		return 0;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			*o++ = '"';
+		*o++ = s[i];
+	}
+	*o++ = '"';
+	return (size_t)(o - dst);
+}
+
+size_t
+cell_tsv(char *dst, const char *s, size_t n)
+{
+	char *o = dst;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '\t': *o++ = '\\'; *o++ = 't'; break;
+		case '\n': *o++ = '\\'; *o++ = 'n'; break;
+		case '\r': *o++ = '\\'; *o++ = 'r'; break;
+		case '\\': *o++ = '\\'; *o++ = '\\'; break;
+		default: *o++ = s[i];
+		}
+	}
+	return (size_t)(o - dst);
+}
+
+/* The code point of the UTF-8 sequence at s (valid: it came from jscan); *len its bytes. */
+static unsigned
+decode(const unsigned char *s, size_t n, size_t *len)
+{
+	if (s[0] < 0x80 || n < 2) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] < 0xe0) {
+		*len = 2;
+		return (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
+	}
+	if (s[0] < 0xf0 && n >= 3) {
+		*len = 3;
+		return (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+	}
+	if (n >= 4) {
+		*len = 4;
+		return (s[0] & 0x07u) << 18 | (s[1] & 0x3fu) << 12 | (s[2] & 0x3fu) << 6 | (s[3] & 0x3fu);
+	}
+	*len = 1;
+	return s[0];
+}
+
+static bool
+invisible(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t
+cell_visible(char *dst, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	char *o = dst;
+
+	while (p < end) {
+		size_t len;
+		unsigned cp = decode(p, (size_t)(end - p), &len);
+
+		if (!invisible(cp)) {
+			memcpy(o, p, len);
+			o += len;
+		} else if (cp == '\n' || cp == '\t' || cp == '\r' || cp == '\b' || cp == '\f') {
+			*o++ = '\\';
+			*o++ = cp == '\n' ? 'n' : cp == '\t' ? 't' : cp == '\r' ? 'r' : cp == '\b' ? 'b' : 'f';
+		} else {
+			memcpy(o, "\\u", 2);
+			o[2] = hex[cp >> 12 & 15];
+			o[3] = hex[cp >> 8 & 15];
+			o[4] = hex[cp >> 4 & 15];
+			o[5] = hex[cp & 15];
+			o += 6;
+		}
+		p += len;
+	}
+	return (size_t)(o - dst);
+}
+
+int
+cell_locale(void)
+{
+	if (setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
+		return 0;
+	/* The records are UTF-8 whatever the locale says: widths must be measured as such. */
+	if (setlocale(LC_CTYPE, "C.UTF-8") || setlocale(LC_CTYPE, "C.utf8"))
+		return 0;
+	return -1;
+}
+
+static size_t
+char_width(unsigned cp)
+{
+	int w;
+
+	if (cp >= 0x20 && cp < 0x7f)
+		return 1;
+	w = wcwidth((wchar_t)cp);
+	/* Unknown to the C library: most terminals still give it a column. */
+	return w < 0 ? 1 : (size_t)w;
+}
+
+size_t
+cell_width(const char *s, size_t n)
+{
+	size_t used;
+
+	cell_fit(s, n, (size_t)-1, &used);
+	return used;
+}
+
+size_t
+cell_fit(const char *s, size_t n, size_t width, size_t *used)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t w = 0;
+
+	while (p < end) {
+		size_t len, cw = char_width(decode(p, (size_t)(end - p), &len));
+
+		if (w + cw > width)
+			break;
+		w += cw;
+		p += len;
+	}
+	*used = w;
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int
+cell_natcmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i = 0, j = 0;
+
+	while (i < alen && j < blen) {
+		if (is_digit(a[i]) && is_digit(b[j])) {
+			size_t si = i, sj = j, ni, nj;
+			int c;
+
+			/* Leading zeros say nothing of the value; a longer run is larger. */
+			while (si < alen && a[si] == '0')
+				si++;
+			while (sj < blen && b[sj] == '0')
+				sj++;
+			for (i = si; i < alen && is_digit(a[i]); i++)
+				;
+			for (j = sj; j < blen && is_digit(b[j]); j++)
+				;
+			ni = i - si;
+			nj = j - sj;
+			if (ni != nj)
+				return ni < nj ? -1 : 1;
+			if ((c = memcmp(a + si, b + sj, ni)) != 0)
+				return c < 0 ? -1 : 1;
+			continue;
+		}
+		if (a[i] != b[j])
+			return (unsigned char)a[i] < (unsigned char)b[j] ? -1 : 1;
+		i++;
+		j++;
+	}
+	if (i < alen || j < blen)
+		return i < alen ? 1 : -1;
+	/* Equal as numbers, as "01" and "1": bytes decide, so only equal texts are equal. */
+	if (alen != blen || memcmp(a, b, alen) != 0) {
+		int c = memcmp(a, b, alen < blen ? alen : blen);
+
+		return c != 0 ? (c < 0 ? -1 : 1) : alen < blen ? -1 : 1;
+	}
+	return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * cells: one JSON value as the text of a cell in a CSV file, a TSV file or
+ * an aligned table, and how many columns that text takes on a terminal.
+ *
+ * cell_text() gives the value as a person reads it: a string decoded, a
+ * number, true or false as written (2.50 stays 2.50), null as nothing,
+ * an array or object as its compact JSON text. The escaping functions
+ * then make that text fit one format; each writes into a caller's buffer
+ * of at least the size its *_MAX macro gives and returns the bytes
+ * written. Nothing is NUL-terminated.
+ *
+ * Widths come from wcwidth(3), which needs a UTF-8 LC_CTYPE: call
+ * cell_locale() once at start. No allocation; the functions keep no
+ * state, but the locale is the process's.
+ */
+#ifndef TXS_CELLS_H
+#define TXS_CELLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jscan.h"
+
+/* The value's text into dst (v->len bytes suffice); JT_NONE and null give nothing. */
+size_t cell_text(const struct jspan *v, char *dst);
+
+/*
+ * RFC 4180: in double quotes, with quotes doubled, when the text holds a
+ * comma, a quote, CR or LF; as it is otherwise. An empty text alone on its
+ * row (alone) is written "" so that the row is not an empty line.
+ */
+#define CELL_CSV_MAX(n) (2 * (n) + 2)
+size_t cell_csv(char *dst, const char *s, size_t n, bool alone);
+
+/* TSV as Miller and PostgreSQL's text format write it: tab, LF, CR and backslash as \t \n \r \\. */
+#define CELL_TSV_MAX(n) (2 * (n))
+size_t cell_tsv(char *dst, const char *s, size_t n);
+
+/*
+ * For a terminal: control characters (C0, DEL, C1) and the characters
+ * that reorder or break lines (U+2028, U+2029, bidirectional overrides
+ * and isolates) as JSON escapes, \n \t or \uXXXX, so that no text can
+ * move the cursor, change colors or hide what follows.
+ */
+#define CELL_VISIBLE_MAX(n) (6 * (n))
+size_t cell_visible(char *dst, const char *s, size_t n);
+
+/* Make LC_CTYPE UTF-8: the environment's if it is, C.UTF-8 if not. -1 if neither. */
+int cell_locale(void);
+
+/* Terminal columns of the UTF-8 text s (wide characters take two). */
+size_t cell_width(const char *s, size_t n);
+
+/* Bytes of the longest whole-character prefix of s at most width columns wide; *used gets its width. */
+size_t cell_fit(const char *s, size_t n, size_t width, size_t *used);
+
+/* Order for people: as strcmp, but runs of digits compare as numbers (user_2 < user_10). */
+int cell_natcmp(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif
