@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@
 #define POLL_MS 100			/* consumer poll; output is flushed when idle */
 #define DEFAULT_TIMEOUT 10.0		/* seconds to reach a broker */
 #define WATERMARK_TIMEOUT_MS 5000
+#define DRAIN_CHECK_EVERY 1024		/* messages between drain checks while busy */
 #define STATS_INTERVAL_MS "1000"		/* statistics for the lag gauges, with --metrics-addr */
 
 enum offset_kind { OFF_BEGINNING, OFF_END, OFF_STORED, OFF_ABS, OFF_TAIL, OFF_TIME, OFF_FILE };
@@ -75,6 +77,8 @@ struct part {
 	bool pending;			/* next not yet stored for commit */
 	bool eof;
 	bool assigned;			/* ours now (a group may take it away) */
+	int64_t start;			/* the absolute start offset, or -1 */
+	int64_t drain_low, drain_to;	/* SIGUSR1: the watermarks to read up to */
 };
 
 struct state {
@@ -165,7 +169,7 @@ part_add(struct state *st, const char *topic, int32_t partition)
 			diag_exit(EX_OSERR, "out of memory");
 	}
 	p = &st->parts[st->nparts++];
-	*p = (struct part){ .topic = strdup(topic), .partition = partition, .next = -1, .assigned = true };
+	*p = (struct part){ .topic = strdup(topic), .partition = partition, .next = -1, .start = -1, .assigned = true };
 	if (!p->topic)
 		diag_exit(EX_OSERR, "out of memory");
 	return p;
@@ -730,6 +734,7 @@ assign_partitions(struct state *st)
 		part_add(st, l->elems[i].topic, l->elems[i].partition)->next =
 		    l->elems[i].offset >= 0 && o->off_kind != OFF_TIME ? l->elems[i].offset : -1;
 		resolve_logical(st, &l->elems[i]);
+		part_add(st, l->elems[i].topic, l->elems[i].partition)->start = l->elems[i].offset;
 	}
 	if (o->off_kind == OFF_TIME) {
 		/* offsets-for-times; -1 (no message that late) means the end. */
@@ -1066,12 +1071,81 @@ open_consumer(struct state *st, struct kconf *k)
 	}
 }
 
+/* --- draining: SIGUSR1 asks to read to the end as it is now, then stop --- */
+
+static volatile sig_atomic_t drain_asked;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	drain_asked = 1;
+}
+
+/* The end each assigned partition has now: what a drain reads up to. */
+static void
+drain_targets(struct state *st)
+{
+	for (size_t i = 0; i < st->nparts; i++) {
+		struct part *p = &st->parts[i];
+
+		if (!p->assigned)
+			continue;
+		if (rd_kafka_query_watermark_offsets(st->rk, p->topic, p->partition, &p->drain_low, &p->drain_to,
+		    WATERMARK_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			diag_warn("%s [%" PRId32 "]: cannot read its end; draining until it is reached", p->topic,
+			    p->partition);
+			p->drain_low = -1;
+			p->drain_to = INT64_MAX;
+		}
+	}
+	diag_info("draining: reading to the end of %zu partition%s, then stopping", st->nparts,
+	    st->nparts == 1 ? "" : "s");
+}
+
+/* Has every assigned partition been written up to its drain target? */
+static bool
+drained(struct state *st)
+{
+	for (size_t i = 0; i < st->nparts; i++) {
+		struct part *p = &st->parts[i];
+		rd_kafka_topic_partition_list_t *l;
+		int64_t at;
+
+		if (!p->assigned || p->drain_to == p->drain_low)
+			continue;	/* not ours, or empty */
+		l = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+		/* The position: one past the last message handed to ksub, if any was. */
+		at = rd_kafka_position(st->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR ? l->elems[0].offset : -1;
+		rd_kafka_topic_partition_list_destroy(l);
+		if (at < 0)
+			at = p->next >= 0 ? p->next : p->start;
+		if (at < p->drain_to)
+			return false;
+	}
+	return true;
+}
+
 static void
 consume(struct state *st)
 {
+	bool draining = false;
+	unsigned since_check = 0;
+
 	while (!st->done && !stop_requested()) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, POLL_MS);
 
+		if (drain_asked && !draining) {
+			draining = true;
+			drain_targets(st);
+		}
+		if (draining && (!m || ++since_check % DRAIN_CHECK_EVERY == 0) && drained(st)) {
+			if (m)
+				rd_kafka_message_destroy(m);
+			st->done = true;
+			break;
+		}
 		if (!m) {
 			/* Idle: what was written reaches the pipe, then the group. */
 			if (flush_and_store(st) < 0)
@@ -1106,6 +1180,12 @@ main(int argc, char **argv)
 		return status;
 	}
 	stop_init();
+	{
+		struct sigaction sa = { .sa_handler = on_usr1 };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	if (lw_init(&st.out, STDOUT_FILENO, 0, false) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	register_metrics(&st);

@@ -319,3 +319,30 @@ EOF
 		assert_output --partial "usage: ksub"
 	done
 }
+
+@test "ksub: SIGUSR1 drains to the end the partitions have then, and exits 0" {
+	start_broker -T t:3
+	txgen -s 11 -r 0 -n 2000 > first
+	txgen -s 12 -r 0 -n 700 > second
+	kpub -b "$BROKERS" -t t --key-field userId < first
+	ksub -b "$BROKERS" -t t > out 2> err &
+	pid=$!
+	sleep 1
+	kpub -b "$BROKERS" -t t --key-field userId < second
+	kill -USR1 "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	# Everything in the topic at the signal, each once, whatever was still unread.
+	assert_equal "$(sort out | uniq -d | wc -l)" 0
+	assert_equal "$(sort out)" "$(sort first second)"
+	# And an idle reader of one partition stops at once.
+	ksub -b "$BROKERS" -t t -p 1 > one &
+	pid=$!
+	sleep 0.5
+	kill -USR1 "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	assert_equal "$(wc -l < one)" "$(kcat -C -b "$BROKERS" -t t -p 1 -e -q | wc -l)"
+}
