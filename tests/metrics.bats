@@ -3,8 +3,8 @@
 # serves /metrics, Debian's promtool accepts the exposition, and a real
 # Prometheus scraping a pipeline on kbroker counts what the test sent.
 
-# $stderr is set by bats' run --separate-stderr.
-# shellcheck disable=SC2154
+# $stderr is set by bats' run --separate-stderr; PIDS is per test, for teardown.
+# shellcheck disable=SC2154,SC2030,SC2031
 
 load helpers
 

@@ -21,10 +21,11 @@ load helpers
 
 PROM=monitoring/prometheus
 AM=monitoring/alertmanager/alertmanager.yml
-DASHBOARDS=(monitoring/grafana/dashboards/*.json)
 
 setup() {
 	cd "$TXS_SRCDIR" || return
+	# Relative to the source tree, wherever make check runs the file from.
+	DASHBOARDS=(monitoring/grafana/dashboards/*.json)
 }
 
 # --- Prometheus ---
