@@ -494,7 +494,6 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, WATERMARK_TIMEOUT_MS);
 
-		metric_inc(st->m_rebalances);
 		for (int i = 0; i < l->cnt; i++) {
 			rd_kafka_topic_partition_t *tp = &l->elems[i];
 			struct part *p = part_add(st, tp->topic, tp->partition);
@@ -554,7 +553,7 @@ register_metrics(struct state *st)
 	st->m_out = metric_counter("txstream_ksub_records_out_total", "Lines written.");
 	st->m_bytes_out = metric_counter("txstream_ksub_bytes_out_total", "Bytes written, delimiters included.");
 	st->m_rebalances = metric_counter("txstream_ksub_rebalances_total",
-	    "Partition assignments received from the group (-G).");
+	    "Rebalances of the consumer group (-G), from librdkafka's statistics.");
 	st->m_gaps = metric_counter("txstream_ksub_gap_messages_total",
 	    "Messages gone from the broker before they were read, skipped (--on-gap skip).");
 }
@@ -568,9 +567,18 @@ register_metrics(struct state *st)
 static int
 on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-	struct json_object *root = json_tokener_parse(json), *topics, *parts, *hi, *app;
+	struct json_object *root = json_tokener_parse(json), *topics, *parts, *hi, *app, *cgrp, *cnt;
+	struct state *st = opaque;
 
-	(void)rk, (void)len, (void)opaque;
+	(void)rk, (void)len;
+	/* cgrp.rebalance_cnt counts the group's rebalances; the counter follows it. */
+	if (root && json_object_object_get_ex(root, "cgrp", &cgrp) &&
+	    json_object_object_get_ex(cgrp, "rebalance_cnt", &cnt) && json_object_get_int64(cnt) >= 0) {
+		uint64_t n = (uint64_t)json_object_get_int64(cnt), seen = metric_count(st->m_rebalances);
+
+		if (n > seen)
+			metric_add(st->m_rebalances, n - seen);
+	}
 	if (root && json_object_object_get_ex(root, "topics", &topics)) {
 		json_object_object_foreach(topics, topic, t) {
 			if (!json_object_object_get_ex(t, "partitions", &parts))

@@ -154,6 +154,22 @@ wait_promql() {
 	exec {w}>&-
 }
 
+@test "metrics: ksub -G counts its group's rebalances from librdkafka's statistics" {
+	ps=$(free_port)
+	start_broker -T g:2
+	ksub -b "$BROKERS" -G grp -t g --metrics-addr "127.0.0.1:$ps" > /dev/null &
+	PIDS+=($!)
+	wait_sample "$ps" txstream_ksub_rebalances_total 1
+	# A second member joins: the group rebalances again.
+	ksub -b "$BROKERS" -G grp -t g > /dev/null &
+	PIDS+=($!)
+	for _ in $(seq 150); do
+		[ "$(sample "$ps" txstream_ksub_rebalances_total)" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(sample "$ps" txstream_ksub_rebalances_total)" -ge 2 ]
+}
+
 @test "metrics: an address in use or malformed is refused with status 78" {
 	port=$(free_port)
 	$PY -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
