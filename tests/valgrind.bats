@@ -57,3 +57,15 @@ vg() {
 	assert_success
 	assert_equal "${#lines[@]}" 3
 }
+
+@test "valgrind: jfmt is clean in every format" {
+	cd "$BATS_TEST_TMPDIR" || return
+	{ txgen -s 3 -r 0 -n 300 --start-time 1; printf '%s\n' 'not json' '{"a":"q\"\\","b":[1,{"c":null}],"n":2.50}'; } > in
+	for format in --pretty --compact --table --csv --tsv "--live merchantId"; do
+		# shellcheck disable=SC2086  # the format may be two words
+		run bash -c "$(declare -f vg); vg jfmt $format --errors dead < in > /dev/null"
+		assert_success
+	done
+	run bash -c "$(declare -f vg); vg jfmt -f merchantId,amount,b.c --table --errors dead < in"
+	assert_success
+}
