@@ -24,6 +24,7 @@
 #include "lib/diag.h"
 #include "lib/jscan.h"
 #include "lib/kconf.h"
+#include "lib/frontier.h"
 #include "lib/lineio.h"
 #include "lib/metrics.h"
 #include "lib/opts.h"
@@ -35,6 +36,7 @@
 #define DEFAULT_FLUSH_TIMEOUT 30.0	/* seconds */
 #define DEFAULT_CONNECT_TIMEOUT 10.0	/* seconds to reach a broker at start */
 #define ADMIN_TIMEOUT_MS 10000
+#define FRONTIER_SAVE_S 1.0		/* --source-offsets: seconds between saves */
 #define LINE_BITS 40			/* opaque: line number bits; source index above */
 
 struct header {
@@ -62,6 +64,7 @@ struct options {
 	struct header headers[MAX_HEADERS];
 	size_t nheaders;
 	const char *metrics_addr;
+	const char *source_offsets;	/* --source-offsets FILE */
 	char **inputs;
 	int ninputs;
 };
@@ -78,13 +81,16 @@ enum {
 	OPT_STRICT,
 	OPT_FLUSH_TIMEOUT,
 	OPT_TIMEOUT,
+	OPT_SOURCE_OFFSETS,
 };
 
 /* What a message carries back to its delivery report. */
 struct copy {
 	uint64_t where;			/* source index and line, as in opaque */
+	long frontier;			/* --source-offsets: its source partition, or -1 */
+	int64_t offset;			/* and its offset there */
 	size_t len;
-	char data[];			/* the input line, for -T and --errors */
+	char data[];			/* with --envelope: the input line, for -T and --errors */
 };
 
 struct state {
@@ -101,6 +107,8 @@ struct state {
 	uint64_t produced, delivered, failed, lost, bad, bad_unsaved;
 	bool fatal;
 	int events[2];			/* pipe: librdkafka has events to serve */
+	struct frontier *frontier;	/* --source-offsets */
+	double next_save;
 	rd_kafka_queue_t *main_queue;
 	/* What kpub tells Prometheus; see METRICS in kpub(1). */
 	struct metric *m_in, *m_bytes_in, *m_out, *m_delivery_errors, *m_in_flight, *m_latency;
@@ -112,6 +120,7 @@ static const char synopsis[] =
 	"            [-z codec] [-X prop=val] [-F file] [--header name=value]\n"
 	"            [--envelope] [--create-topic] [--partitions N] [--replication-factor N]\n"
 	"            [--errors file] [--strict] [--flush-timeout time] [--timeout time]\n"
+	"            [--source-offsets file]\n"
 	"            [--log-format text|json] [--metrics-addr addr] [file ...]\n";
 
 static void
@@ -146,6 +155,8 @@ help(void)
 	    "      --partitions N       partitions for --create-topic (default 5)\n"
 	    "      --replication-factor N  replicas for --create-topic (default 3)\n"
 	    "      --errors FILE        append bad and undelivered lines to FILE\n"
+	    "      --source-offsets FILE  input lines are envelopes: keep in FILE, for ksub -o @FILE,\n"
+	    "                           the offsets below which every one was delivered\n"
 	    "      --strict             stop at the first bad line (exit 65)\n"
 	    "      --flush-timeout D    wait at most D for deliveries at the end (default 30s)\n"
 	    "      --timeout D          wait at most D to reach a broker at start (default 10s)\n"
@@ -203,7 +214,10 @@ static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct state *st = opaque;
-	uint64_t w = st->opt->envelope ? ((struct copy *)m->_private)->where : (uint64_t)(uintptr_t)m->_private;
+	bool copied = st->opt->envelope || st->frontier;
+	struct copy *c = copied ? m->_private : NULL;
+	uint64_t w = c ? c->where : (uint64_t)(uintptr_t)m->_private;
+	bool handled = true;
 
 	(void)rk;
 	metric_observe(st->m_latency, (double)rd_kafka_message_latency(m) / 1e6);
@@ -212,16 +226,19 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		metric_inc(st->m_delivery_errors);
 		diag_badline(where_source(st, w), where_line(w), "not delivered to %s [%" PRId32 "]: %s",
 		    rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
-		if (!st->have_dead || write_line(st, &st->dead, m) < 0 || lw_end_record(&st->dead) < 0)
+		if (!st->have_dead || write_line(st, &st->dead, m) < 0 || lw_end_record(&st->dead) < 0) {
 			st->lost++;
+			handled = false;	/* the frontier stays below it: a restart sends it again */
+		}
 	} else {
 		st->delivered++;
 		metric_inc(st->m_out);
 		if (st->opt->tee && write_line(st, &st->out, m) == 0)
 			lw_end_record(&st->out);
 	}
-	if (st->opt->envelope)
-		free(m->_private);
+	if (c && c->frontier >= 0 && handled)
+		frontier_done(st->frontier, c->frontier, c->offset);
+	free(c);
 }
 
 static void
@@ -555,6 +572,61 @@ produce(struct state *st, struct msg *m, void *opaque)
 	}
 }
 
+/*
+ * --source-offsets: the line is an envelope (as ksub --envelope writes);
+ * its topic, partition and offset go into the frontier, in flight until
+ * the delivery report.
+ */
+static int
+track_source(struct state *st, const struct line *l, struct copy *c)
+{
+	static struct jpath paths[3];
+	static bool parsed;
+	struct jspan v[3];
+	struct jscan_error err;
+	char topic[512];
+	size_t tlen;
+	int64_t partition = 0, offset = 0;
+
+	if (!parsed) {
+		jpath_parse(&paths[0], "topic");
+		jpath_parse(&paths[1], "partition");
+		jpath_parse(&paths[2], "offset");
+		parsed = true;
+	}
+	if (jscan(l->data, l->len, paths, 3, v, &err) < 0 || v[0].type != JT_STRING || v[0].len > sizeof(topic) ||
+	    v[1].type != JT_NUMBER || v[2].type != JT_NUMBER || v[1].len > 10 || v[2].len > 18)
+		return -1;
+	for (size_t i = 0; i < v[1].len; i++) {
+		if (v[1].p[i] < '0' || v[1].p[i] > '9')
+			return -1;
+		partition = partition * 10 + (v[1].p[i] - '0');
+	}
+	for (size_t i = 0; i < v[2].len; i++) {
+		if (v[2].p[i] < '0' || v[2].p[i] > '9')
+			return -1;
+		offset = offset * 10 + (v[2].p[i] - '0');
+	}
+	if (partition > INT32_MAX)
+		return -1;
+	tlen = jscan_string(&v[0], topic);
+	if ((c->frontier = frontier_add(st->frontier, topic, tlen, (int32_t)partition, offset)) < 0)
+		diag_exit(EX_OSERR, "out of memory");
+	c->offset = offset;
+	return 0;
+}
+
+static void
+save_frontier(struct state *st)
+{
+	if (!st->frontier)
+		return;
+	if (frontier_save(st->frontier) < 0)
+		diag_exit(EX_CANTCREAT, "--source-offsets %s: cannot write it: %s", st->opt->source_offsets,
+		    strerror(errno));
+	st->next_save = mono_now() + FRONTIER_SAVE_S;
+}
+
 /* One input line. Returns -1 when reading should stop (--strict). */
 static int
 publish_line(struct state *st, const char *source, size_t src_index, const struct line *l)
@@ -579,13 +651,23 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 		return o->strict ? -1 : 0;
 	}
 	m.headers = add_fixed_headers(o, m.headers);
-	if (o->envelope) {
+	if (o->envelope || st->frontier) {
+		size_t keep = o->envelope ? l->len : 0;
+
 		/* Envelopes are rebuilt from nothing: keep the line for -T and --errors. */
-		if (!(c = malloc(sizeof(*c) + l->len)))
+		if (!(c = malloc(sizeof(*c) + keep)))
 			diag_exit(EX_OSERR, "out of memory");
 		c->where = where(src_index, l->no);
-		c->len = l->len;
-		memcpy(c->data, l->data, l->len);
+		c->len = keep;
+		memcpy(c->data, l->data, keep);
+		c->frontier = -1;
+		if (st->frontier && track_source(st, l, c) < 0) {
+			free(c);
+			if (m.headers)
+				rd_kafka_headers_destroy(m.headers);
+			bad_line(st, source, l, "not an envelope", "--source-offsets needs topic, partition and offset");
+			return o->strict ? -1 : 0;
+		}
 		opaque = c;
 	} else {
 		opaque = (void *)(uintptr_t)where(src_index, l->no);
@@ -618,6 +700,8 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 		s = lr_next_wait(r, &l, -1);
 		if (s == LR_TIMEOUT) {
 			rd_kafka_poll(st->rk, 0);
+			if (st->frontier && mono_now() >= st->next_save)
+				save_frontier(st);
 			continue;
 		}
 		if (s == LR_EOF)
@@ -647,6 +731,8 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 		metric_add(st->m_bytes_in, l.len + 1);
 		if (publish_line(st, source, src_index, &l) < 0)
 			return -1;
+		if (st->frontier && l.no % 256 == 0 && mono_now() >= st->next_save)
+			save_frontier(st);
 	}
 	return 0;
 }
@@ -741,6 +827,7 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "source-offsets", required_argument, NULL, OPT_SOURCE_OFFSETS },
 		OPTS_METRICS_LONG,
 		OPTS_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
@@ -834,6 +921,9 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 			break;
 		case OPT_STRICT:
 			o->strict = true;
+			break;
+		case OPT_SOURCE_OFFSETS:
+			o->source_offsets = optarg;
 			break;
 		case OPT_METRICS_ADDR:
 			o->metrics_addr = optarg;
@@ -991,6 +1081,13 @@ main(int argc, char **argv)
 	st.sources = sources;
 	open_producer(&st, &k);
 	register_metrics(&st);
+	if (opt.source_offsets) {
+		char why[512];
+
+		if (!(st.frontier = frontier_new(opt.source_offsets, why, sizeof(why))))
+			diag_exit(EX_DATAERR, "--source-offsets %s: %s", opt.source_offsets, why);
+		save_frontier(&st);	/* a file that cannot be written fails now */
+	}
 	if (opt.metrics_addr) {
 		char why[512];
 
@@ -1013,6 +1110,7 @@ main(int argc, char **argv)
 		lr_close(&r);
 	}
 	drain(&st);
+	save_frontier(&st);
 	diag_badline_flush();
 	if (lw_flush(&st.out) < 0 && st.out.err != EPIPE)
 		diag_err("write error on stdout: %s", strerror(st.out.err));
@@ -1040,6 +1138,7 @@ main(int argc, char **argv)
 		lw_free(&st.dead);
 	}
 	free(st.scratch);
+	frontier_free(st.frontier);
 	kconf_destroy(&k);
 	return status;
 }

@@ -337,3 +337,43 @@ for line in sys.stdin:
 	run kpub -b "$BROKERS" -t t -X no.such.property=1
 	assert_equal "$status" 78
 }
+
+@test "kpub: --source-offsets keeps where a forwarder may resume; kill -9 loses nothing" {
+	# src is setup's t (4 partitions), dst its copy (4).
+	txgen -s 21 -r 0 -n 6000 > sent
+	kpub -b "$BROKERS" -t t --key-field userId < sent
+	cat > slow <<-'EOF'
+	import sys, time
+	for i, l in enumerate(sys.stdin, 1):
+	    sys.stdout.write(l)
+	    if i % 50 == 0:
+	        sys.stdout.flush()
+	        time.sleep(0.03)
+	EOF
+	# The forwarder, killed -9 three times mid-stream: its kpub, with lines
+	# read and not yet delivered, and ksub, with lines in the pipe.
+	# It saves every second: each round lives long enough for one or two saves.
+	for delay in 1.6 1.4 1.5; do
+		bash -c 'ksub -b "$1" -t t --envelope -o @fwd.json 2>/dev/null | $2 slow 2>/dev/null |
+			sh -c "echo \$\$ > kpub.pid; exec kpub -b \"$1\" -t copy --key-field value.merchantId \
+				--source-offsets fwd.json"' _ "$BROKERS" "$PY" &
+		forwarder=$!
+		sleep "$delay"
+		kill -KILL "$(cat kpub.pid)"
+		wait "$forwarder" || true
+		jq -c .offsets fwd.json
+	done
+	done_so_far=$(jq '[.offsets.t[]] | add' fwd.json)
+	[ "$done_so_far" -gt 0 ] && [ "$done_so_far" -lt 6000 ]
+	ksub -b "$BROKERS" -t t --envelope -o @fwd.json -e | kpub -b "$BROKERS" -t copy \
+		--key-field value.merchantId --source-offsets fwd.json
+	# Every source message reached dst at least once...
+	assert_equal "$(ksub -b "$BROKERS" -t copy -e | jq -r '"\(.partition) \(.offset)"' | sort -u | wc -l)" 6000
+	# ...and the file says all of src is done.
+	assert_equal "$(jq -c .offsets fwd.json)" "$(ksub -b "$BROKERS" -L -t t |
+		jq -c 'select(.partitions) | {(.topic): (.partitions | map({(.partition | tostring): .high}) | add)}')"
+	# The repeats a kill left are the ones jagg counts once: totals exact.
+	run -0 bash -c "ksub -b '$BROKERS' -t copy --envelope -e | jagg --mode final -g merchantId t=sum:amount count"
+	assert_equal "$(jq -sc 'sort_by(.merchantId)' <<< "$output")" \
+		"$($PY "$TXS_SRCDIR/tests/helpers/jagg_ref.py" -g merchantId t=sum:amount count < sent | jq -sc 'sort_by(.merchantId)')"
+}
