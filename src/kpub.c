@@ -220,7 +220,8 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	bool handled = true;
 
 	(void)rk;
-	metric_observe(st->m_latency, (double)rd_kafka_message_latency(m) / 1e6);
+	if (rd_kafka_message_latency(m) >= 0)	/* -1: not known */
+		metric_observe(st->m_latency, (double)rd_kafka_message_latency(m) / 1e6);
 	if (m->err) {
 		st->failed++;
 		metric_inc(st->m_delivery_errors);

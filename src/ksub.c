@@ -39,6 +39,7 @@
 #define POLL_MS 100			/* consumer poll; output is flushed when idle */
 #define DEFAULT_TIMEOUT 10.0		/* seconds to reach a broker */
 #define WATERMARK_TIMEOUT_MS 5000
+#define DRAIN_QUERY_TIMEOUT_MS 2000	/* a partition's end, when a drain begins */
 #define DRAIN_CHECK_EVERY 1024		/* messages between drain checks while busy */
 #define STATS_INTERVAL_MS "1000"		/* statistics for the lag gauges, with --metrics-addr */
 
@@ -698,6 +699,24 @@ resolve_logical(struct state *st, rd_kafka_topic_partition_t *tp)
 		tp->offset = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? low : high;
 }
 
+/*
+ * An offset from -o @FILE past the partition's end: the file belongs to
+ * another cluster, or the topic was made anew. Starting anywhere would
+ * be wrong (and the consumer's reset to the beginning would make a
+ * checkpointed jagg skip the new messages as old), so stop and say so.
+ */
+static void
+check_file_offset(struct state *st, const rd_kafka_topic_partition_t *tp)
+{
+	int64_t low, high;
+
+	if (rd_kafka_query_watermark_offsets(st->rk, tp->topic, tp->partition, &low, &high,
+	    WATERMARK_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset > high)
+		diag_exit(EX_DATAERR, "-o @%s: %s [%" PRId32 "] starts at offset %" PRId64 " there, but the partition "
+		    "ends at %" PRId64 ": the file is from another cluster or an older topic of that name",
+		    st->opt->off_file, tp->topic, tp->partition, tp->offset, high);
+}
+
 /* Without a group: assign the partitions asked for, from their start offsets. */
 static void
 assign_partitions(struct state *st)
@@ -738,6 +757,8 @@ assign_partitions(struct state *st)
 	for (int i = 0; i < l->cnt; i++) {
 		l->elems[i].offset = o->off_kind == OFF_FILE ?
 		    file_offset(file, l->elems[i].topic, l->elems[i].partition) : start_offset(o);
+		if (o->off_kind == OFF_FILE && l->elems[i].offset >= 0)
+			check_file_offset(st, &l->elems[i]);
 		/* An absolute start is a promise: a first message past it is checked for a gap. */
 		part_add(st, l->elems[i].topic, l->elems[i].partition)->next =
 		    l->elems[i].offset >= 0 && o->off_kind != OFF_TIME ? l->elems[i].offset : -1;
@@ -1100,7 +1121,7 @@ drain_targets(struct state *st)
 		if (!p->assigned)
 			continue;
 		if (rd_kafka_query_watermark_offsets(st->rk, p->topic, p->partition, &p->drain_low, &p->drain_to,
-		    WATERMARK_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		    DRAIN_QUERY_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			diag_warn("%s [%" PRId32 "]: cannot read its end; draining until it is reached", p->topic,
 			    p->partition);
 			p->drain_low = -1;
@@ -1177,6 +1198,13 @@ main(int argc, char **argv)
 	int status;
 
 	diag_init(argv[0]);
+	{
+		/* First of all: SIGUSR1's default would kill a ksub signalled early. */
+		struct sigaction sa = { .sa_handler = on_usr1 };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	if (kconf_init(&k) < 0)
 		diag_exit(EX_OSERR, "%s", k.errstr);
 	status = parse_options(argc, argv, &opt, &k);
@@ -1188,12 +1216,6 @@ main(int argc, char **argv)
 		return status;
 	}
 	stop_init();
-	{
-		struct sigaction sa = { .sa_handler = on_usr1 };
-
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGUSR1, &sa, NULL);
-	}
 	if (lw_init(&st.out, STDOUT_FILENO, 0, false) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	register_metrics(&st);

@@ -403,7 +403,7 @@ print("{\"k\":\"a\",\"x\":2}")
 	run -0 jagg --help
 	assert_line --index 0 --partial 'usage: jagg'
 	txgen -s 1 -n 20000 -r 0 > in
-	run --separate-stderr bash -c 'jagg --every 1 -g userId count < in | head -3'
+	run --separate-stderr bash -c 'set -o pipefail; jagg --every 1 -g userId count < in | head -3'
 	assert_success
 	assert_equal "${#lines[@]}" 3
 	assert_equal "$stderr" ''

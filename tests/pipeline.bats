@@ -54,8 +54,14 @@ for m in sorted(last):
 '
 }
 
-# Nothing the script started still runs (the test's own kbroker aside).
+# Nothing the script started still runs: by the PIDs it logged, and by
+# path (the test's own kbroker aside).
 no_processes_left() {
+	local name pid pids=${1:-$BATS_TEST_TMPDIR/state}/logs/pids
+	[ -s "$pids" ]
+	while read -r name pid; do
+		! kill -0 "$pid" 2>/dev/null || fail "$name ($pid) still runs"
+	done < "$pids"
 	left=$(pgrep -fa -- "$BATS_TEST_TMPDIR" | grep -v "^${KBROKER_PID:-none} " || true)
 	assert_equal "$left" ''
 }
@@ -114,5 +120,36 @@ no_processes_left() {
 	[ -s "$state/aggregator-1.json" ]
 	[ "$(jq '[.offsets.financial_transactions[]] | add' "$state/aggregator-1.json")" -gt 0 ]
 	tmux kill-session -t "$session"
+	no_processes_left "$state"
+}
+
+@test "pipeline: SIGTERM drains like Ctrl-C: exit 0 and exact last aggregates" {
+	start_broker -T financial_transactions:5 -T transaction_aggregates:3
+	"$PIPELINE" --brokers "$BROKERS" --rate 300 --state-dir "$BATS_TEST_TMPDIR/state" --no-view 2> err &
+	pid=$!
+	sleep 3
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	cat err
+	assert_equal "$rc" 0
+	[ "$(ksub -b "$BROKERS" -t financial_transactions -e | wc -l)" -gt 0 ]
+	assert_equal "$(last_aggregates)" "$(expected_totals)"
+	no_processes_left
+}
+
+@test "pipeline: a second run on a new embedded broker does not reuse the first one's offsets" {
+	for _ in 1 2; do
+		run --separate-stderr timeout 60 "$PIPELINE" --rate 300 --duration 2 \
+			--state-dir "$BATS_TEST_TMPDIR/state" --no-view
+		assert_success
+	done
+	[[ "$stderr" == *"removing $BATS_TEST_TMPDIR/state/aggregator-1.json"* ]]
+	# The second run's checkpoint counted every record its topic held, no
+	# more and no fewer: what it absorbed equals the offsets it reached.
+	ckpt=state/aggregator-1.json
+	absorbed=$(jq '[.jagg.groups[].n] | add' "$ckpt")
+	[ "$absorbed" -gt 0 ]
+	assert_equal "$absorbed" "$(jq '[.offsets.financial_transactions[]] | add' "$ckpt")"
 	no_processes_left
 }

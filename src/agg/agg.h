@@ -76,7 +76,7 @@ enum input_kind { INPUT_AUTO, INPUT_RECORDS, INPUT_ENVELOPES, INPUT_NESTED };
 
 #define ENV_FIXED 6		/* envelope members looked for, before the fields */
 #define NESTED_FIXED 10		/* and those of an envelope inside one */
-#define SCAN_TOPIC_MAX 512	/* bytes of a topic name (Kafka allows 249) */
+#define SCAN_TOPIC_MAX 256	/* bytes of a topic name (Kafka allows 249) */
 #define SCAN_WHY_MAX 320
 
 /* What to look for in a line; read-only once set, so threads may share it. */

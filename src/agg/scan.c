@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,7 +278,15 @@ scanpool_start(struct scanpool *p, const struct scanner *sc)
 	p->sc = sc;
 	if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->cv, NULL))
 		return -1;
-	if (pthread_create(&p->thread, NULL, helper_main, p) != 0)
+	/* Signals are the main thread's: the helper starts with them blocked. */
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&p->thread, NULL, helper_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
 		return -1;
 	p->running = true;
 	return 0;

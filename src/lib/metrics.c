@@ -3,6 +3,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -392,6 +393,7 @@ metrics_serve(const char *addr, char *why, size_t whysize)
 	size_t hlen;
 	int e;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	sigset_t all, old;
 
 	if (!colon || !colon[1] || (size_t)(colon - addr) >= sizeof(host)) {
 		snprintf(why, whysize, "'%s' is not HOST:PORT", addr);
@@ -410,8 +412,12 @@ metrics_serve(const char *addr, char *why, size_t whysize)
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The server's thread must not take the program's SIGINT, SIGTERM or SIGUSR1. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	freeaddrinfo(ai);
 	if (!daemon_) {
 		snprintf(why, whysize, "%s: cannot listen there (in use, or not an address of this host)", addr);
