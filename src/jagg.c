@@ -145,7 +145,6 @@ bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt,
 static int
 bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt, ...)
 {
-	const char *const labels[] = { "reason", kind, NULL };
 	char reason[512];
 	va_list ap;
 
@@ -153,8 +152,8 @@ bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt,
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	R->st.bad++;
-	metric_inc(metric_new(METRIC_COUNTER, "txstream_jagg_bad_records_total", "Bad input lines, by reason.",
-	    labels, NULL, 0));
+	metric_inc(metric_counter_label("txstream_jagg_bad_records_total", "Bad input lines, by reason.",
+	    "reason", kind));
 	diag_badline("stdin", l->no, "%s", reason);
 	if (R->have_dead && l->data)
 		dead_letter(R, l);
@@ -665,12 +664,8 @@ main(int argc, char **argv)
 	stop_init();
 	R.o = &opt;
 	register_metrics(&R);
-	if (opt.metrics_addr) {
-		char why[512];
-
-		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
-			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
-	}
+	if (metrics_serve_option(opt.metrics_addr) < 0)
+		exit(EX_CONFIG);
 	if (state_init(&R.st, &opt.spec) < 0 || lw_init(&R.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	if (opt.checkpoint) {

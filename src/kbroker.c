@@ -722,14 +722,9 @@ main(int argc, char **argv)
 	if ((status = start_cluster(&c)) != EX_OK)
 		goto out;
 	register_metrics(&c);
-	if (opt.metrics_addr) {
-		char why[512];
-
-		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0) {
-			diag_err("--metrics-addr %s", why);
-			status = EX_CONFIG;
-			goto out;
-		}
+	if (metrics_serve_option(opt.metrics_addr) < 0) {
+		status = EX_CONFIG;
+		goto out;
 	}
 	if (opt.port && start_relay(&c) < 0) {
 		status = EX_UNAVAILABLE;

@@ -277,10 +277,8 @@ bad_kind(const char *what)
 static void
 count_bad(const char *kind)
 {
-	const char *const labels[] = { "reason", kind, NULL };
-
-	metric_inc(metric_new(METRIC_COUNTER, "txstream_kpub_bad_records_total", "Bad input lines, by reason.",
-	    labels, NULL, 0));
+	metric_inc(metric_counter_label("txstream_kpub_bad_records_total", "Bad input lines, by reason.",
+	    "reason", kind));
 }
 
 /* A bad input line: reported, counted, and dead-lettered when asked. */
@@ -1089,12 +1087,8 @@ main(int argc, char **argv)
 			diag_exit(EX_DATAERR, "--source-offsets %s: %s", opt.source_offsets, why);
 		save_frontier(&st);	/* a file that cannot be written fails now */
 	}
-	if (opt.metrics_addr) {
-		char why[512];
-
-		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
-			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
-	}
+	if (metrics_serve_option(opt.metrics_addr) < 0)
+		exit(EX_CONFIG);
 	if (opt.create_topic)
 		create_topic(&st);
 

@@ -1219,12 +1219,8 @@ main(int argc, char **argv)
 	if (lw_init(&st.out, STDOUT_FILENO, 0, false) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	register_metrics(&st);
-	if (opt.metrics_addr && !opt.list) {
-		char why[512];
-
-		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
-			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
-	}
+	if (!opt.list && metrics_serve_option(opt.metrics_addr) < 0)
+		exit(EX_CONFIG);
 	open_consumer(&st, &k);
 	if (opt.list) {
 		status = list_metadata(&st);

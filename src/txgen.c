@@ -459,12 +459,8 @@ main(int argc, char **argv)
 		diag_exit(EX_OSERR, "out of memory");
 	g.m_out = metric_counter("txstream_txgen_records_out_total", "Records written.");
 	g.m_bytes = metric_counter("txstream_txgen_bytes_out_total", "Bytes written, newlines included.");
-	if (opt.metrics_addr) {
-		char why[512];
-
-		if (metrics_serve(opt.metrics_addr, why, sizeof(why)) < 0)
-			diag_exit(EX_CONFIG, "--metrics-addr %s", why);
-	}
+	if (metrics_serve_option(opt.metrics_addr) < 0)
+		exit(EX_CONFIG);
 	status = run(&g, &out);
 	metrics_stop();
 	if (status < 0) {

@@ -191,6 +191,10 @@ struct state {
 	unsigned long long records, bad, late, duplicates, windows_closed;
 };
 
+/* FNV-1a over n bytes, from seed (HASH_SEED to start): group keys and the spec's fingerprint. */
+#define HASH_SEED 0xcbf29ce484222325ULL
+uint64_t hash_bytes(const char *p, size_t n, uint64_t seed);
+
 struct strset *strset_new(void);
 int strset_add(struct strset *s, const char *p, size_t n);
 size_t strset_count(const struct strset *s);

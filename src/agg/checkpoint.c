@@ -33,11 +33,7 @@
 static uint64_t
 fingerprint(const char *text)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *text; text++)
-		h = (h ^ (unsigned char)*text) * 0x100000001b3ULL;
-	return h;
+	return hash_bytes(text, strlen(text), HASH_SEED);
 }
 
 /* A JSON string of n bytes. */

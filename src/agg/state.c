@@ -27,7 +27,7 @@ struct strset {
 	size_t cap, count;
 };
 
-static uint64_t
+uint64_t
 hash_bytes(const char *p, size_t n, uint64_t h)
 {
 	/* FNV-1a: keys are a few short JSON texts; simple and good enough. */
@@ -36,7 +36,6 @@ hash_bytes(const char *p, size_t n, uint64_t h)
 	return h;
 }
 
-#define HASH_SEED 0xcbf29ce484222325ULL
 
 static int
 strset_grow(struct strset *s)

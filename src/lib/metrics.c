@@ -165,6 +165,14 @@ out:
 	return m;
 }
 
+struct metric *
+metric_counter_label(const char *name, const char *help, const char *key, const char *value)
+{
+	const char *const labels[] = { key, value, NULL };
+
+	return metric_new(METRIC_COUNTER, name, help, labels, NULL, 0);
+}
+
 void
 metric_add(struct metric *m, uint64_t n)
 {
@@ -425,6 +433,19 @@ metrics_serve(const char *addr, char *why, size_t whysize)
 	}
 	diag_info("metrics on http://%s/metrics", addr);
 	return 0;
+}
+
+int
+metrics_serve_option(const char *addr)
+{
+	char why[512];
+
+	if (!addr)
+		return 0;
+	if (metrics_serve(addr, why, sizeof(why)) == 0)
+		return 0;
+	diag_err("--metrics-addr %s", why);
+	return -1;
 }
 
 void

@@ -44,6 +44,9 @@ metric_gauge(const char *name, const char *help)
 	return metric_new(METRIC_GAUGE, name, help, NULL, NULL, 0);
 }
 
+/* The counter of one label value, e.g. ("reason", "not_json"), registered on first use. */
+struct metric *metric_counter_label(const char *name, const char *help, const char *key, const char *value);
+
 void metric_add(struct metric *m, uint64_t n);		/* counters */
 static inline void metric_inc(struct metric *m) { metric_add(m, 1); }
 void metric_set(struct metric *m, double v);		/* gauges */
@@ -67,6 +70,8 @@ void metrics_on_scrape(void (*fn)(void *), void *arg);
  * address). Returns 0, or -1 with a reason in why.
  */
 int metrics_serve(const char *addr, char *why, size_t whysize);
+/* --metrics-addr as every program takes it: nothing when addr is NULL; -1 once the reason is reported. */
+int metrics_serve_option(const char *addr);
 void metrics_stop(void);
 
 /* The exposition text, malloc'ed (for tests and the server). */
