@@ -19,8 +19,11 @@ setup() {
 }
 
 teardown() {
+	local name pid
 	tmux kill-session -t "txs-pipeline-$BATS_TEST_NUMBER" 2>/dev/null || true
-	pkill -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
+	# Whatever a failed test left running, by the PIDs the script logged.
+	cat "$BATS_TEST_TMPDIR"/state/logs/pids "$BATS_TEST_TMPDIR"/xdg/txstream/logs/pids 2>/dev/null |
+		while read -r name pid; do kill -KILL "$pid" 2>/dev/null || true; done
 	stop_broker
 }
 
