@@ -640,14 +640,7 @@ parse_options(int argc, char **argv, struct options *o)
 static int
 exit_status(const struct run *R)
 {
-	if (R->bad_unsaved > 0) {
-		diag_err("%" PRIu64 " bad line%s left out (--errors FILE keeps them)", R->bad_unsaved,
-		    R->bad_unsaved == 1 ? "" : "s");
-		return EX_DATAERR;
-	}
-	if (R->st.bad > 0 && R->o->strict)
-		return EX_DATAERR;
-	return EX_OK;
+	return diag_badlines_status(R->st.bad, R->bad_unsaved, R->o->strict, "left out");
 }
 
 int

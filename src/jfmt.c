@@ -726,14 +726,9 @@ setup_run(struct run *R, const struct options *o)
 static int
 exit_status(const struct run *R, int status)
 {
-	if (R->bad_unsaved > 0) {
-		diag_err("%" PRIu64 " bad line%s left out (--errors FILE keeps them)", R->bad_unsaved,
-		    R->bad_unsaved == 1 ? "" : "s");
-		return EX_DATAERR;
-	}
-	if (R->bad > 0 && R->o->strict)
-		return EX_DATAERR;
-	return status;
+	int bad = diag_badlines_status(R->bad, R->bad_unsaved, R->o->strict, "left out");
+
+	return bad != EX_OK ? bad : status;
 }
 
 int

@@ -1020,14 +1020,7 @@ exit_status(const struct state *st)
 	}
 	if (st->fatal)
 		return EX_TEMPFAIL;
-	if (st->bad_unsaved > 0) {
-		diag_err("%" PRIu64 " bad line%s not sent (--errors FILE keeps them)", st->bad_unsaved,
-		    st->bad_unsaved == 1 ? "" : "s");
-		return EX_DATAERR;
-	}
-	if (st->bad > 0 && st->opt->strict)
-		return EX_DATAERR;
-	return EX_OK;
+	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent");
 }
 
 int

@@ -166,7 +166,7 @@ for raw in sys.stdin.buffer:
 
 @test "kpub: a broker down for 2 s mid-stream loses nothing and doubles nothing" {
 	# txgen paces the stream (4 s at 3000/s), so the outage falls mid-stream.
-	txgen -s 4 -r 3000 -n 12000 | tee in.ndjson | kpub -b "$BROKERS" -t t --key-field userId &
+	txgen -s 4 -r 3000 -n 12000 | tee in.ndjson | kpub -v -b "$BROKERS" -t t --key-field userId 2> kpub.err &
 	pid=$!
 	sleep 0.3
 	broker_control "down 1"
@@ -176,8 +176,11 @@ for raw in sys.stdin.buffer:
 	wait "$pid" || rc=$?
 	assert_equal "$rc" 0
 	dump t 12000 60 > got.ndjson
-	[ "$(wc -l < got.ndjson)" -eq 12000 ]
 	jq -r '.v | @base64d | fromjson | .transactionId' got.ndjson | sort > got.ids
+	# Said before the checks, so a failure shows what came back.
+	echo "read $(wc -l < got.ids), $(uniq -d got.ids | wc -l) twice; kpub said:"
+	cat kpub.err
+	[ "$(wc -l < got.ndjson)" -eq 12000 ]
 	[ "$(uniq -d got.ids | wc -l)" -eq 0 ]
 	run diff <(jq -r .transactionId in.ndjson | sort) got.ids
 	assert_success

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sysexits.h>
+
 #include "diag.h"
 #include "jsonw.h"
 
@@ -227,4 +229,14 @@ diag_exit(int status, const char *fmt, ...)
 	emit(DIAG_ERROR, NULL, 0, fmt, ap);
 	va_end(ap);
 	exit(status);
+}
+
+int
+diag_badlines_status(unsigned long long bad, unsigned long long unsaved, int strict, const char *verb)
+{
+	if (unsaved > 0) {
+		diag_err("%llu bad line%s %s (--errors FILE keeps them)", unsaved, unsaved == 1 ? "" : "s", verb);
+		return EX_DATAERR;
+	}
+	return bad > 0 && strict ? EX_DATAERR : EX_OK;
 }
