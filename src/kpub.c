@@ -37,6 +37,8 @@
 #define DEFAULT_CONNECT_TIMEOUT 10.0	/* seconds to reach a broker at start */
 #define ADMIN_TIMEOUT_MS 10000
 #define FRONTIER_SAVE_S 1.0		/* --source-offsets: seconds between saves */
+#define SOURCE_OFFSET_MAX 999999999999999999ULL	/* 18 digits: a source offset --source-offsets takes */
+#define PARTITION_TEXT_MAX 16		/* envelope partitions this long are out of range */
 #define LINE_BITS 40			/* opaque: line number bits; source index above */
 
 struct header {
@@ -469,14 +471,11 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 		buf[jscan_string(&f[E_TOPIC], buf)] = '\0';
 	}
 	if (f[E_PARTITION].type == JT_NUMBER) {
-		char num[16];
 		uint64_t p;
 
-		if (f[E_PARTITION].len >= sizeof(num))
+		if (f[E_PARTITION].len >= PARTITION_TEXT_MAX)
 			return bad_message(m, "not an envelope", "partition out of range");
-		memcpy(num, f[E_PARTITION].p, f[E_PARTITION].len);
-		num[f[E_PARTITION].len] = '\0';
-		if (opts_uint(num, 0, INT32_MAX, &p) < 0)
+		if (jscan_uint(&f[E_PARTITION], INT32_MAX, &p) < 0)
 			return bad_message(m, "not an envelope", "partition is not a whole number");
 		m->partition = (int32_t)p;
 	} else if (f[E_PARTITION].type != JT_NONE && f[E_PARTITION].type != JT_NULL) {
@@ -585,7 +584,7 @@ track_source(struct state *st, const struct line *l, struct copy *c)
 	struct jscan_error err;
 	char topic[512];
 	size_t tlen;
-	int64_t partition = 0, offset = 0;
+	uint64_t partition, offset;
 
 	if (!parsed) {
 		jpath_parse(&paths[0], "topic");
@@ -594,24 +593,12 @@ track_source(struct state *st, const struct line *l, struct copy *c)
 		parsed = true;
 	}
 	if (jscan(l->data, l->len, paths, 3, v, &err) < 0 || v[0].type != JT_STRING || v[0].len > sizeof(topic) ||
-	    v[1].type != JT_NUMBER || v[2].type != JT_NUMBER || v[1].len > 10 || v[2].len > 18)
-		return -1;
-	for (size_t i = 0; i < v[1].len; i++) {
-		if (v[1].p[i] < '0' || v[1].p[i] > '9')
-			return -1;
-		partition = partition * 10 + (v[1].p[i] - '0');
-	}
-	for (size_t i = 0; i < v[2].len; i++) {
-		if (v[2].p[i] < '0' || v[2].p[i] > '9')
-			return -1;
-		offset = offset * 10 + (v[2].p[i] - '0');
-	}
-	if (partition > INT32_MAX)
+	    jscan_uint(&v[1], INT32_MAX, &partition) < 0 || jscan_uint(&v[2], SOURCE_OFFSET_MAX, &offset) < 0)
 		return -1;
 	tlen = jscan_string(&v[0], topic);
-	if ((c->frontier = frontier_add(st->frontier, topic, tlen, (int32_t)partition, offset)) < 0)
+	if ((c->frontier = frontier_add(st->frontier, topic, tlen, (int32_t)partition, (int64_t)offset)) < 0)
 		diag_exit(EX_OSERR, "out of memory");
-	c->offset = offset;
+	c->offset = (int64_t)offset;
 	return 0;
 }
 

@@ -102,22 +102,15 @@ bad(struct scanned *s, const char *kind, const char *fmt, ...)
 	return -1;
 }
 
-/* A whole number >= 0 that fits in max, from a number span. */
+/* A whole number >= 0 that fits in max, from a number span, as a long long. */
 static int
 span_uint(const struct jspan *v, long long max, long long *out)
 {
-	long long n = 0;
+	uint64_t n;
 
-	if (v->type != JT_NUMBER || v->len == 0 || v->len > 19)
+	if (jscan_uint(v, (uint64_t)max, &n) < 0)
 		return -1;
-	for (size_t i = 0; i < v->len; i++) {
-		if (v->p[i] < '0' || v->p[i] > '9')
-			return -1;
-		n = n * 10 + (v->p[i] - '0');
-	}
-	if (n > max)
-		return -1;
-	*out = n;
+	*out = (long long)n;
 	return 0;
 }
 

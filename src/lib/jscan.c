@@ -564,3 +564,21 @@ jscan_string(const struct jspan *v, char *dst)
 	}
 	return (size_t)(o - dst);
 }
+
+int
+jscan_uint(const struct jspan *v, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (v->type != JT_NUMBER || v->len == 0)
+		return -1;
+	for (size_t i = 0; i < v->len; i++) {
+		unsigned d = (unsigned)(v->p[i] - '0');
+
+		if (d > 9 || d > max || n > (max - d) / 10)	/* not a digit, or past max */
+			return -1;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}

@@ -21,6 +21,7 @@
 #define TXS_JSCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define JSCAN_MAX_DEPTH 64	/* nested objects and arrays */
@@ -65,6 +66,13 @@ int jscan(const char *s, size_t len, const struct jpath *paths, size_t npaths,
  * A lone surrogate escape becomes U+FFFD.
  */
 size_t jscan_string(const struct jspan *v, char *dst);
+
+/*
+ * A JT_NUMBER span that is a whole number from 0 to max, digits only (no
+ * sign, fraction or exponent), such as an envelope's partition or
+ * offset. Returns 0 with *out set, or -1.
+ */
+int jscan_uint(const struct jspan *v, uint64_t max, uint64_t *out);
 
 const char *jtype_name(enum jtype t);
 

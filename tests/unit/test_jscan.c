@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/jscan.h"
@@ -219,6 +220,36 @@ main(void)
 		ok(jmembers_next(&it, &k, &val) == 1 && val.len == 1 && val.p[0] == '1' &&
 		    jmembers_next(&it, &k, &val) == 1 && k.len == 3 && k.p[1] == 'c' && val.type == JT_STRING &&
 		    jmembers_next(&it, &k, &val) == 0, "its two members");
+	}
+	{
+		/* jscan_uint: whole numbers within a bound, nothing else. */
+		static const struct {
+			const char *text;
+			uint64_t max;
+			int ok;
+			uint64_t want;
+		} u[] = {
+			{ "0", 5, 1, 0 }, { "5", 5, 1, 5 }, { "7", 5, 0, 0 }, { "10", 9, 0, 0 },
+			{ "2147483647", INT32_MAX, 1, INT32_MAX }, { "2147483648", INT32_MAX, 0, 0 },
+			{ "9223372036854775807", INT64_MAX, 1, INT64_MAX },
+			{ "9223372036854775808", INT64_MAX, 0, 0 },
+			{ "99999999999999999999", UINT64_MAX, 0, 0 },	/* would wrap a 64-bit sum */
+			{ "-1", 5, 0, 0 }, { "1.0", 5, 0, 0 }, { "1e0", 5, 0, 0 },
+		};
+
+		for (size_t k = 0; k < sizeof(u) / sizeof(u[0]); k++) {
+			struct jspan sp = { JT_NUMBER, u[k].text, strlen(u[k].text) };
+			uint64_t got = 12345;
+			int rc = jscan_uint(&sp, u[k].max, &got);
+
+			ok(u[k].ok ? rc == 0 && got == u[k].want : rc < 0 && got == 12345,
+			    "jscan_uint %s (max %llu): %s", u[k].text, (unsigned long long)u[k].max,
+			    u[k].ok ? "taken" : "refused");
+		}
+		struct jspan str = { JT_STRING, "\"1\"", 3 };
+		uint64_t got;
+
+		ok(jscan_uint(&str, 5, &got) < 0, "jscan_uint refuses a string");
 	}
 	return tap_done();
 }
