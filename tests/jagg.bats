@@ -279,20 +279,12 @@ for _, l in sorted(out):
 	kpub -b "$BROKERS" -t tx --key-field userId < sent
 	# A reader slower than jagg: 15,000 lines take about 6 s, so kill -9
 	# lands mid-stream, at a different moment each round.
-	cat > slow <<-'EOF'
-	import sys, time
-	for i, l in enumerate(sys.stdin, 1):
-	    sys.stdout.write(l)
-	    if i % 50 == 0:
-	        sys.stdout.flush()
-	        time.sleep(0.02)
-	EOF
 	: > out
 	for delay in 0.4 0.7 0.3 0.9 0.5; do
 		# The pipeline in its own shell; jagg's PID from the shell it replaces.
-		bash -c 'ksub -b "$1" -t tx -o @state.json --envelope -e 2>/dev/null | $2 slow 2>/dev/null |
+		bash -c 'ksub -b "$1" -t tx -o @state.json --envelope -e 2>/dev/null | "$2/tests/helpers/slow_reader.py" 50 0.02 2>/dev/null |
 			sh -c "echo \$\$ > jagg.pid; exec jagg -g merchantId total=sum:amount count \
-				--checkpoint state.json --checkpoint-interval 0.1s" >> out' _ "$BROKERS" "$PY" &
+				--checkpoint state.json --checkpoint-interval 0.1s" >> out' _ "$BROKERS" "$TXS_SRCDIR" &
 		pipeline=$!
 		sleep "$delay"
 		kill -KILL "$(cat jagg.pid)"

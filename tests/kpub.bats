@@ -345,21 +345,13 @@ for line in sys.stdin:
 	# src is setup's t (4 partitions), dst its copy (4).
 	txgen -s 21 -r 0 -n 6000 > sent
 	kpub -b "$BROKERS" -t t --key-field userId < sent
-	cat > slow <<-'EOF'
-	import sys, time
-	for i, l in enumerate(sys.stdin, 1):
-	    sys.stdout.write(l)
-	    if i % 50 == 0:
-	        sys.stdout.flush()
-	        time.sleep(0.03)
-	EOF
 	# The forwarder, killed -9 three times mid-stream: its kpub, with lines
 	# read and not yet delivered, and ksub, with lines in the pipe.
 	# It saves every second: each round lives long enough for one or two saves.
 	for delay in 1.6 1.4 1.5; do
-		bash -c 'ksub -b "$1" -t t --envelope -o @fwd.json 2>/dev/null | $2 slow 2>/dev/null |
+		bash -c 'ksub -b "$1" -t t --envelope -o @fwd.json 2>/dev/null | "$2/tests/helpers/slow_reader.py" 50 0.03 2>/dev/null |
 			sh -c "echo \$\$ > kpub.pid; exec kpub -b \"$1\" -t copy --key-field value.merchantId \
-				--source-offsets fwd.json"' _ "$BROKERS" "$PY" &
+				--source-offsets fwd.json"' _ "$BROKERS" "$TXS_SRCDIR" &
 		forwarder=$!
 		sleep "$delay"
 		kill -KILL "$(cat kpub.pid)"
