@@ -161,10 +161,16 @@ wait_readable(struct lreader *r, int timeout_ms)
 	if (r->wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
 		char drain[64];
 
+		/*
+		 * Non-blocking: empty it, and always hand the wake to the caller,
+		 * even with input ready too. The waker (librdkafka) writes only
+		 * when its queue turns non-empty; a wake swallowed here, with the
+		 * input then a half line, would leave that queue unserved and
+		 * unannounced until more input came.
+		 */
 		while (read(r->wake_fd, drain, sizeof(drain)) > 0)
-			;	/* non-blocking: empty it, and the caller serves what woke it */
-		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
-			return 0;
+			;
+		return 0;
 	}
 	return n > 0;
 }

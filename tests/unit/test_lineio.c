@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,24 @@ main(void)
 		close(fds[1]);
 		ok(lr_next_wait(&r, &l, 20) == LR_EOF, "a closed pipe is the end, not a timeout");
 		lr_close(&r);
+	}
+	{
+		/* A wake on wake_fd is never swallowed, even with input ready too. */
+		int in[2], wake[2];
+		char byte;
+
+		if (pipe(in) < 0 || pipe2(wake, O_NONBLOCK) < 0 || write(in[1], "x\n", 2) != 2 ||
+		    write(wake[1], "!", 1) != 1)
+			return 99;
+		lr_init_fd(&r, in[0], "pipe", '\n', 0);
+		r.wake_fd = wake[0];
+		ok(lr_next_wait(&r, &l, -1) == LR_TIMEOUT, "a wake with input waiting still ends the wait");
+		ok(read(wake[0], &byte, 1) < 0 && errno == EAGAIN, "and the wake pipe is emptied");
+		ok(lr_next_wait(&r, &l, 1000) == LR_LINE && l.len == 1 && l.data[0] == 'x', "then the input comes");
+		lr_close(&r);
+		close(in[1]);
+		close(wake[0]);
+		close(wake[1]);
 	}
 	{
 		/* A batch: lines handed out without reading stay valid together. */
