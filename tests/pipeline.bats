@@ -114,10 +114,17 @@ no_processes_left() {
 	grep -q 'merchantId' screen
 	grep -q 'merchant_1' screen
 	tmux send-keys -t "$session" C-c
-	for _ in $(seq 150); do
+	# Draining takes seconds; under a loaded CI machine it once took more
+	# than 30, so the wait is long, and what the script said is shown if
+	# it runs out.
+	for _ in $(seq 450); do
 		[ -s finished ] && break
 		sleep 0.2
 	done
+	if [ ! -s finished ]; then
+		tmux capture-pane -p -t "$session" | grep -v '^$'
+		tail -n 3 "$BATS_TEST_TMPDIR"/xdg/txstream/logs/*.log
+	fi
 	assert_equal "$(cat finished)" exit=0
 	state=$BATS_TEST_TMPDIR/xdg/txstream
 	[ -s "$state/aggregator-1.json" ]
