@@ -102,6 +102,20 @@ p.flush()' "$BROKERS"
 	[ "$(cat c1.out c2.out | sort -n | uniq | wc -l)" -eq 2000 ]
 }
 
+@test "kbroker: the mock brokers' connections have TCP_NODELAY, as a Kafka broker's do" {
+	# Without it a response queued behind another waits for the client's
+	# delayed ACK (up to 40 ms): kbroker sets it on each connection the
+	# mock cluster accepts, and -v -v says what the kernel then reports.
+	start_broker -n 3 -v -v
+	kcat -L -b "$BROKERS" > /dev/null
+	echo hello | kcat -P -b "$BROKERS" -t financial_transactions
+	# One per connection: the bootstrap and the three brokers at least.
+	[ "$(grep -c 'TCP_NODELAY on$' "$BATS_TEST_TMPDIR/kbroker.err")" -ge 4 ]
+	run grep 'TCP_NODELAY' "$BATS_TEST_TMPDIR/kbroker.err"
+	refute_output --partial 'TCP_NODELAY off'
+	refute_output --partial 'TCP_NODELAY on socket'
+}
+
 @test "kbroker: -P gives a fixed bootstrap port that relays to the cluster" {
 	port=$(free_port)
 	start_broker -P "$port" -T t:2
