@@ -155,14 +155,44 @@ utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* A string at p (its opening quote); returns the byte after the closing one. */
-static const char *
+static const char *scan_string_rest(struct scanner *sc, const unsigned char *p, bool *escaped);
+
+/*
+ * A string at p (its opening quote); returns the byte after the closing
+ * one. Most strings are short and plain: this part, inlined, reads them
+ * 8 bytes at a time and leaves anything else to scan_string_rest().
+ */
+static inline const char *
 scan_string(struct scanner *sc, const char *s, bool *escaped)
 {
 	const unsigned char *p = (const unsigned char *)s + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
 
 	*escaped = false;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		uint64_t w, special;
+
+		memcpy(&w, p, sizeof(w));
+		if ((special = swar_special(w))) {
+			/* The lowest flagged byte is a true one. */
+			p += __builtin_ctzll(special) / 8;
+			if (*p == '"')
+				return (const char *)p + 1;
+			break;
+		}
+		p += 8;
+	}
+#endif
+	return scan_string_rest(sc, p, escaped);
+}
+
+/* The rest of a string from p: escapes, UTF-8, the last bytes. */
+static const char *
+scan_string_rest(struct scanner *sc, const unsigned char *p, bool *escaped)
+{
+	const unsigned char *end = (const unsigned char *)sc->end;
+
 	for (;;) {
 		/* The common case: printable ASCII, 8 bytes at a time. */
 		while (end - p >= 8) {
@@ -253,19 +283,26 @@ scan_number(struct scanner *sc, const char *p)
 	return p;
 }
 
-/* Does the key span (quotes included) equal want after unescaping? */
+/* key_equals() for a key with escapes: decoded first. */
 static bool
-key_equals(const char *raw, size_t rawlen, bool escaped, const char *want, size_t wantlen)
+escaped_key_equals(const char *raw, size_t rawlen, const char *want, size_t wantlen)
 {
 	char buf[KEY_DECODE_MAX];
 	struct jspan v = { JT_STRING, raw, rawlen };
 
-	if (!escaped)
-		return rawlen - 2 == wantlen && (wantlen == 0 || raw[1] == want[0]) &&
-		    memcmp(raw + 1, want, wantlen) == 0;
 	if (rawlen > sizeof(buf))
 		return false;	/* decodes to more than any path part we hold */
 	return jscan_string(&v, buf) == wantlen && memcmp(buf, want, wantlen) == 0;
+}
+
+/* Does the key span (quotes included) equal want after unescaping? */
+static inline bool
+key_equals(const char *raw, size_t rawlen, bool escaped, const char *want, size_t wantlen)
+{
+	if (!escaped)
+		return rawlen - 2 == wantlen && (wantlen == 0 || raw[1] == want[0]) &&
+		    memcmp(raw + 1, want, wantlen) == 0;
+	return escaped_key_equals(raw, rawlen, want, wantlen);
 }
 
 static const char *scan_value(struct scanner *sc, const char *p, uint64_t mask, size_t d);
