@@ -11,12 +11,12 @@
 #ifndef TXS_AGG_H
 #define TXS_AGG_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "lib/dec.h"
+#include "lib/forkjoin.h"
 #include "lib/jscan.h"
 #include "lib/lineio.h"
 #include "lib/offsets.h"
@@ -120,12 +120,8 @@ void scan_line(const struct scanner *sc, struct scanned *s);
 /* The helper thread that scans half of each large batch. */
 struct scanpool {
 	const struct scanner *sc;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct scanned *batch;
-	size_t from, to;
-	bool job, quit, running;
+	struct forkjoin fj;
 };
 
 int scanpool_start(struct scanpool *p, const struct scanner *sc);

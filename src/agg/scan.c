@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,27 +240,13 @@ scan_line(const struct scanner *sc, struct scanned *s)
 
 /* --- two threads on a batch --- */
 
-static void *
-helper_main(void *arg)
+static void
+scan_range(void *arg, size_t from, size_t to)
 {
 	struct scanpool *p = arg;
 
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		while (!p->job && !p->quit)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->quit) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
-		}
-		pthread_mutex_unlock(&p->mu);
-		for (size_t i = p->from; i < p->to; i++)
-			scan_line(p->sc, &p->batch[i]);
-		pthread_mutex_lock(&p->mu);
-		p->job = false;
-		pthread_cond_signal(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-	}
+	for (size_t i = from; i < to; i++)
+		scan_line(p->sc, &p->batch[i]);
 }
 
 int
@@ -269,59 +254,18 @@ scanpool_start(struct scanpool *p, const struct scanner *sc)
 {
 	memset(p, 0, sizeof(*p));
 	p->sc = sc;
-	if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->cv, NULL))
-		return -1;
-	/* Signals are the main thread's: the helper starts with them blocked. */
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&p->thread, NULL, helper_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		return -1;
-	p->running = true;
-	return 0;
+	return fj_start(&p->fj);
 }
 
 void
 scanpool_scan(struct scanpool *p, struct scanned *batch, size_t n)
 {
-	size_t half = n / 2;
-
-	if (!p->running || n < PARALLEL_MIN) {
-		for (size_t i = 0; i < n; i++)
-			scan_line(p->sc, &batch[i]);
-		return;
-	}
-	/* The helper takes the second half; this thread the first. */
-	pthread_mutex_lock(&p->mu);
 	p->batch = batch;
-	p->from = half;
-	p->to = n;
-	p->job = true;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < half; i++)
-		scan_line(p->sc, &batch[i]);
-	pthread_mutex_lock(&p->mu);
-	while (p->job)
-		pthread_cond_wait(&p->cv, &p->mu);
-	pthread_mutex_unlock(&p->mu);
+	fj_run(&p->fj, scan_range, p, n, PARALLEL_MIN);
 }
 
 void
 scanpool_stop(struct scanpool *p)
 {
-	if (!p->running)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->quit = true;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-	p->running = false;
+	fj_stop(&p->fj);
 }
