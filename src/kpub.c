@@ -24,10 +24,12 @@
 #include "lib/diag.h"
 #include "lib/jscan.h"
 #include "lib/kconf.h"
+#include "lib/forkjoin.h"
 #include "lib/frontier.h"
 #include "lib/lineio.h"
 #include "lib/metrics.h"
 #include "lib/opts.h"
+#include "lib/pbatch.h"
 #include "lib/stop.h"
 
 #define MAX_HEADERS 64			/* --header options */
@@ -40,6 +42,10 @@
 #define SOURCE_OFFSET_MAX 999999999999999999ULL	/* 18 digits: a source offset --source-offsets takes */
 #define PARTITION_TEXT_MAX 16		/* envelope partitions this long are out of range */
 #define LINE_BITS 40			/* opaque: line number bits; source index above */
+#define READ_CAP (1u << 20)		/* bytes read at a time: the lines of one read are one batch */
+#define BATCH_MAX 10000			/* messages: batches are handed over at this many */
+#define GATHER_MAX 4096			/* lines taken from the reader's buffer at a time */
+#define PARALLEL_MIN 64			/* lines: fewer are not worth a second thread */
 
 struct header {
 	const char *name, *value;
@@ -95,6 +101,14 @@ struct copy {
 	char data[];			/* with --envelope: the input line, for -T and --errors */
 };
 
+/* An input line, and with --key-field what jscan found for the key. */
+struct keyscan {
+	struct line l;
+	int rc;
+	struct jspan v;
+	struct jscan_error err;
+};
+
 struct state {
 	const struct options *opt;
 	rd_kafka_t *rk;
@@ -109,6 +123,13 @@ struct state {
 	uint64_t produced, delivered, failed, lost, bad, bad_unsaved;
 	bool fatal;
 	int events[2];			/* pipe: librdkafka has events to serve */
+	struct keyscan *gathered;	/* lines of the reader's buffer, GATHER_MAX at most */
+	struct forkjoin helper;		/* the second thread finding keys */
+	struct pbatch batch;		/* messages gathered by partition (see pbatch.h) */
+	bool batching;
+	char partitioner[64];		/* the "partitioner" property, or empty */
+	size_t batch_max;		/* messages: hand the batches over at this many, */
+	size_t queue_max;		/* with librdkafka's queue this big */
 	struct frontier *frontier;	/* --source-offsets */
 	double next_save;
 	rd_kafka_queue_t *main_queue;
@@ -220,10 +241,12 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	struct copy *c = copied ? m->_private : NULL;
 	uint64_t w = c ? c->where : (uint64_t)(uintptr_t)m->_private;
 	bool handled = true;
+	int64_t latency;
 
 	(void)rk;
-	if (rd_kafka_message_latency(m) >= 0)	/* -1: not known */
-		metric_observe(st->m_latency, (double)rd_kafka_message_latency(m) / 1e6);
+	/* Only when served: reading the clock for every message costs ~5 % (bench/kpub.sh). */
+	if (st->m_latency && (latency = rd_kafka_message_latency(m)) >= 0)	/* -1: not known */
+		metric_observe(st->m_latency, (double)latency / 1e6);
 	if (m->err) {
 		st->failed++;
 		metric_inc(st->m_delivery_errors);
@@ -345,22 +368,20 @@ bad_message(struct msg *m, const char *why, const char *detail)
 
 /* The key from --key-field: a string as is, a number as its text. */
 static int
-key_from_field(struct state *st, const struct line *l, struct msg *m)
+key_from_field(struct state *st, const struct keyscan *k, struct msg *m)
 {
 	const struct options *o = st->opt;
-	struct jscan_error err;
-	struct jspan v;
 
-	if (jscan(l->data, l->len, &o->key_path, 1, &v, &err) < 0)
-		return bad_message(m, "not JSON", err.reason);
-	switch (v.type) {
+	if (k->rc < 0)
+		return bad_message(m, "not JSON", k->err.reason);
+	switch (k->v.type) {
 	case JT_STRING:
-		m->key = scratch(st, v.len);
-		m->key_len = jscan_string(&v, st->scratch);
+		m->key = scratch(st, k->v.len);
+		m->key_len = jscan_string(&k->v, st->scratch);
 		return 0;
 	case JT_NUMBER:
-		m->key = v.p;
-		m->key_len = v.len;
+		m->key = k->v.p;
+		m->key_len = k->v.len;
 		return 0;
 	case JT_NONE:
 	case JT_NULL:
@@ -517,8 +538,9 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 
 /* Turn one line into a message; -1 with m->why when the line is bad. */
 static int
-make_message(struct state *st, const struct line *l, struct msg *m)
+make_message(struct state *st, const struct keyscan *k, struct msg *m)
 {
+	const struct line *l = &k->l;
 	const struct options *o = st->opt;
 	char *kd;
 
@@ -537,7 +559,7 @@ make_message(struct state *st, const struct line *l, struct msg *m)
 		m->value = kd + 1;
 		m->value_len = l->len - m->key_len - 1;
 	} else if (o->key_field) {
-		return key_from_field(st, l, m);
+		return key_from_field(st, k, m);
 	}
 	return 0;
 }
@@ -568,6 +590,50 @@ produce(struct state *st, struct msg *m, void *opaque)
 			return err;
 		rd_kafka_poll(st->rk, QUEUE_FULL_POLL_MS);
 	}
+}
+
+/* A message of a batch librdkafka refused. */
+static void
+batch_failed(void *arg, rd_kafka_message_t *bm)
+{
+	struct state *st = arg;
+	uint64_t w = (uint64_t)(uintptr_t)bm->_private;
+	struct msg m = {
+		.partition = bm->partition, .key = bm->key, .key_len = bm->key_len,
+		.value = bm->payload, .value_len = bm->len,
+	};
+	struct line l = { .data = bm->payload, .len = bm->len, .no = where_line(w) };
+	rd_kafka_resp_err_t err = bm->err;
+
+	/* The queue filled up: this one and the rest of its batch wait their turn, in order. */
+	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && (err = produce(st, &m, bm->_private)) == 0)
+		return;
+	st->produced--;
+	if (st->opt->key_delim >= 0 && bm->key) {
+		/* -K: the line is the key, the delimiter and the value, as read. */
+		l.data = (char *)bm->payload - bm->key_len - 1;
+		l.len += bm->key_len + 1;
+	}
+	bad_line(st, where_source(st, w), &l, "cannot produce", rd_kafka_err2str(err));
+}
+
+/*
+ * Hand the batches to librdkafka, once its queue has room for all of
+ * them: a full queue would refuse the rest of a batch, which would then go
+ * one message at a time.
+ */
+static void
+flush_batches(struct state *st)
+{
+	struct pbatch *b = &st->batch;
+
+	if (b->pending == 0)
+		return;
+	while ((size_t)rd_kafka_outq_len(st->rk) + b->pending > st->queue_max && !st->fatal)
+		rd_kafka_poll(st->rk, QUEUE_FULL_POLL_MS);
+	pbatch_flush(b, batch_failed, st);
+	rd_kafka_poll(st->rk, 0);
+	pbatch_refresh(b, mono_now());
 }
 
 /*
@@ -615,8 +681,9 @@ save_frontier(struct state *st)
 
 /* One input line. Returns -1 when reading should stop (--strict). */
 static int
-publish_line(struct state *st, const char *source, size_t src_index, const struct line *l)
+publish_line(struct state *st, const char *source, size_t src_index, const struct keyscan *k)
 {
+	const struct line *l = &k->l;
 	const struct options *o = st->opt;
 	struct copy *c = NULL;
 	void *opaque;
@@ -630,7 +697,7 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 		bad_line(st, source, l, "line too long", why);
 		return o->strict ? -1 : 0;
 	}
-	if (make_message(st, l, &m) < 0) {
+	if (make_message(st, k, &m) < 0) {
 		if (m.headers)
 			rd_kafka_headers_destroy(m.headers);
 		bad_line(st, source, l, m.why, m.why_arg);
@@ -656,8 +723,20 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 		}
 		opaque = c;
 	} else {
+		int32_t p;
+
 		opaque = (void *)(uintptr_t)where(src_index, l->no);
+		if (st->batching && !m.headers && (p = pbatch_partition(&st->batch, m.partition, m.key, m.key_len)) >= 0) {
+			if (pbatch_add(&st->batch, p, m.key, m.key_len, m.value, m.value_len, opaque) < 0)
+				diag_exit(EX_OSERR, "out of memory");
+			st->produced++;
+			if (st->batch.pending >= st->batch_max)
+				flush_batches(st);
+			return 0;
+		}
 	}
+	/* Alone, after what is batched: a partition's messages keep their order. */
+	flush_batches(st);
 	err = produce(st, &m, opaque);
 	if (err) {
 		free(c);
@@ -671,11 +750,74 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 	return 0;
 }
 
+/* Lines taken from the reader's buffer, not yet sent. */
+struct gather {
+	struct keyscan *k;	/* GATHER_MAX of them */
+	size_t n;
+	const struct jpath *key_path;
+};
+
+/* --key-field: each line's key, found in either thread (jscan keeps no state). */
+static void
+scan_keys(void *arg, size_t from, size_t to)
+{
+	struct gather *g = arg;
+
+	for (size_t i = from; i < to; i++) {
+		struct keyscan *k = &g->k[i];
+
+		k->rc = jscan(k->l.data, k->l.len, g->key_path, 1, &k->v, &k->err);
+	}
+}
+
+/*
+ * Lines into g, from the one in l (status s) on, while the buffer has
+ * them, at most max. Returns the status that ended it: LR_LINE when g is
+ * full, else what came after the last line (l then holds it).
+ */
+static enum lr_status
+gather_lines(const struct state *st, struct lreader *r, struct gather *g, enum lr_status s, struct line *l,
+    uint64_t max)
+{
+	g->n = 0;
+	for (; s == LR_LINE && max > 0; s = lr_next_wait(r, l, LR_NO_READ)) {
+		if (l->len == 0 && st->opt->delim == '\n')
+			continue;	/* Contract 1: an empty line is skipped */
+		g->k[g->n++].l = *l;
+		if (g->n == GATHER_MAX || g->n == max)
+			break;
+	}
+	return s;
+}
+
 static int
-publish_input(struct state *st, struct lreader *r, size_t src_index)
+publish_gathered(struct state *st, const char *source, size_t src_index, const struct gather *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct line *l = &g->k[i].l;
+
+		metric_inc(st->m_in);
+		metric_add(st->m_bytes_in, l->len + 1);
+		if (publish_line(st, source, src_index, &g->k[i]) < 0)
+			return -1;
+		if (st->frontier && l->no % 256 == 0 && mono_now() >= st->next_save)
+			save_frontier(st);
+	}
+	return 0;
+}
+
+/*
+ * The lines of one input file, taken a buffer at a time: with
+ * --key-field the keys are found in two threads, then the lines are sent
+ * in order. Batched lines point into the reader's buffer, so the batches
+ * are handed over before it reads again.
+ */
+static int
+publish_lines(struct state *st, struct lreader *r, size_t src_index)
 {
 	const struct options *o = st->opt;
 	const char *source = lr_name(r);
+	struct gather g = { st->gathered, 0, &o->key_path };
 	struct line l;
 	enum lr_status s;
 
@@ -683,8 +825,16 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 	while (!st->fatal && (o->count == 0 || st->produced < o->count)) {
 		/* While input is quiet, delivery reports are served as they come. */
 		r->wake_fd = st->events[0];
-		s = lr_next_wait(r, &l, -1);
+		s = lr_next_wait(r, &l, st->batch.pending ? LR_NO_READ : -1);
+		s = gather_lines(st, r, &g, s, &l, o->count ? o->count - st->produced : UINT64_MAX);
+		if (o->key_field && !o->envelope)
+			fj_run(&st->helper, scan_keys, &g, g.n, PARALLEL_MIN);
+		if (publish_gathered(st, source, src_index, &g) < 0)
+			return -1;
+		if (s == LR_LINE)
+			continue;	/* GATHER_MAX lines, or -c's count */
 		if (s == LR_TIMEOUT) {
+			flush_batches(st);
 			rd_kafka_poll(st->rk, 0);
 			if (st->frontier && mono_now() >= st->next_save)
 				save_frontier(st);
@@ -709,18 +859,18 @@ publish_input(struct state *st, struct lreader *r, size_t src_index)
 			diag_badline(source, l.no, "line of %zu bytes is longer than kpub reads; skipped", l.len);
 			if (o->strict)
 				return -1;
-			continue;
 		}
-		if (l.len == 0 && o->delim == '\n')
-			continue;	/* Contract 1: an empty line is skipped */
-		metric_inc(st->m_in);
-		metric_add(st->m_bytes_in, l.len + 1);
-		if (publish_line(st, source, src_index, &l) < 0)
-			return -1;
-		if (st->frontier && l.no % 256 == 0 && mono_now() >= st->next_save)
-			save_frontier(st);
 	}
 	return 0;
+}
+
+static int
+publish_input(struct state *st, struct lreader *r, size_t src_index)
+{
+	int rc = publish_lines(st, r, src_index);
+
+	flush_batches(st);
+	return rc;
 }
 
 /*
@@ -940,6 +1090,29 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 	return EX_OK;
 }
 
+/*
+ * Messages go to librdkafka in batches by partition when kpub can tell
+ * the partition itself: a key (or -p), no headers, plain lines.
+ */
+static void
+start_batching(struct state *st)
+{
+	const struct options *o = st->opt;
+	char why[256];
+
+	if (!st->rkt || o->envelope || st->opt->source_offsets || o->nheaders > 0 ||
+	    (!o->key && o->key_delim < 0 && !o->key_field && o->partition == RD_KAFKA_PARTITION_UA))
+		return;
+	if (pbatch_init(&st->batch, st->rk, st->rkt, st->partitioner[0] ? st->partitioner : NULL,
+	    (int)(o->connect_timeout * 1000), why, sizeof(why)) < 0) {
+		if (errno == ENOMEM)
+			diag_exit(EX_OSERR, "out of memory");
+		diag_debug("messages go one by one: %s", why);
+		return;
+	}
+	st->batching = true;
+}
+
 /* The client, once the options are known; exits on failure. */
 static void
 open_producer(struct state *st, struct kconf *k)
@@ -953,6 +1126,13 @@ open_producer(struct state *st, struct kconf *k)
 	rd_kafka_conf_set_error_cb(k->conf, on_error);
 	st->message_max = (size_t)strtoull(kconf_get(k, "message.max.bytes", buf, sizeof(buf)) ?
 	    buf : "1000000", NULL, 10);
+	st->queue_max = (size_t)strtoull(kconf_get(k, "queue.buffering.max.messages", buf, sizeof(buf)) ?
+	    buf : "100000", NULL, 10);
+	if (st->queue_max == 0)
+		st->queue_max = SIZE_MAX / 2;	/* 0: no limit */
+	st->batch_max = st->queue_max / 2 < BATCH_MAX ? st->queue_max / 2 + 1 : BATCH_MAX;
+	if (kconf_get(k, "partitioner", st->partitioner, sizeof(st->partitioner)) == NULL)
+		st->partitioner[0] = '\0';
 	if (!(st->rk = rd_kafka_new(RD_KAFKA_PRODUCER, k->conf, err, sizeof(err))))
 		diag_exit(EX_CONFIG, "%s", err);
 	k->conf = NULL;	/* now owned by rk */
@@ -1059,7 +1239,9 @@ main(int argc, char **argv)
 	sources = opt.ninputs ? (const char **)opt.inputs : stdin_only;
 	st.sources = sources;
 	open_producer(&st, &k);
-	register_metrics(&st);
+	/* Unregistered series are NULL, and updating them costs nothing: only when served. */
+	if (opt.metrics_addr)
+		register_metrics(&st);
 	if (opt.source_offsets) {
 		char why[512];
 
@@ -1071,6 +1253,11 @@ main(int argc, char **argv)
 		exit(EX_CONFIG);
 	if (opt.create_topic)
 		create_topic(&st);
+	start_batching(&st);
+	if (!(st.gathered = malloc(GATHER_MAX * sizeof(*st.gathered))))
+		diag_exit(EX_OSERR, "out of memory");
+	if (opt.key_field && !opt.envelope && fj_start(&st.helper) < 0)
+		diag_debug("no second thread: kpub works in one");
 
 	for (int i = 0; i < (opt.ninputs ? opt.ninputs : 1) && rc == 0; i++) {
 		struct lreader r;
@@ -1081,6 +1268,7 @@ main(int argc, char **argv)
 			status = EX_NOINPUT;
 			break;
 		}
+		r.initial_cap = READ_CAP;
 		rc = publish_input(&st, &r, (size_t)i);
 		lr_close(&r);
 	}
@@ -1114,6 +1302,9 @@ main(int argc, char **argv)
 	}
 	free(st.scratch);
 	frontier_free(st.frontier);
+	pbatch_free(&st.batch);
+	fj_stop(&st.helper);
+	free(st.gathered);
 	kconf_destroy(&k);
 	return status;
 }

@@ -10,7 +10,7 @@ load helpers
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
-	start_broker -T t:4 -T copy:4 -T one:1
+	start_broker -T t:4 -T copy:4 -T one:1 -T kp:7 -T kc:7 -T kpm:7 -T kcm:7
 }
 
 teardown() {
@@ -98,6 +98,94 @@ for raw in sys.stdin.buffer:
 	run dump t 100
 	assert_success
 	[ "$(jq .p <<< "$output" | sort -u)" = 2 ]
+}
+
+# key, partition of every message of a topic, read by kcat, sorted.
+key_partitions() {
+	kcat -C -b "$BROKERS" -t "$1" -e -q -f '%k %p\n' | sort -u
+}
+
+@test "kpub: keys land on the partitions librdkafka's own partitioner picks (default and murmur2)" {
+	# kpub batches by partition, so it runs the partitioner itself: the
+	# same keys sent by kcat (librdkafka partitioning each message) must
+	# land on the same partitions, for the default and another partitioner.
+	$PY -c '
+import json
+for i in range(3000):
+    print(json.dumps({"k": "key-%d" % (i % 211), "seq": i}))' > in.ndjson
+	jq -r '"\(.k)|\(tojson)"' -c in.ndjson > in.keyed
+	kpub -b "$BROKERS" -t kp --key-field k in.ndjson
+	kcat -P -b "$BROKERS" -t kc -K '|' in.keyed -l
+	kpub -b "$BROKERS" -t kpm --key-field k -X partitioner=murmur2 in.ndjson
+	kcat -P -b "$BROKERS" -t kcm -K '|' -X partitioner=murmur2 in.keyed -l
+	key_partitions kp > kp.txt
+	key_partitions kc > kc.txt
+	key_partitions kpm > kpm.txt
+	key_partitions kcm > kcm.txt
+	[ "$(wc -l < kp.txt)" -eq 211 ]
+	run diff kc.txt kp.txt
+	assert_success
+	run diff kcm.txt kpm.txt
+	assert_success
+	# The two partitioners differ, so the comparison above can fail.
+	! diff -q kp.txt kpm.txt > /dev/null
+	# Each partition keeps the input order.
+	kcat -C -b "$BROKERS" -t kp -e -q -f '%p %s\n' | $PY -c '
+import json, sys
+last = {}
+for line in sys.stdin:
+    p, v = line.split(" ", 1)
+    seq = json.loads(v)["seq"]
+    assert seq > last.get(p, -1), (p, seq, last.get(p))
+    last[p] = seq
+print(len(last))'
+}
+
+@test "kpub: with a librdkafka queue of 50 messages, 5000 lines still all arrive once, in order" {
+	$PY -c '
+import json
+for i in range(5000):
+    print(json.dumps({"k": "key-%d" % (i % 7), "seq": i}))' > in.ndjson
+	run kpub -b "$BROKERS" -t t --key-field k -X queue.buffering.max.messages=50 in.ndjson
+	assert_success
+	kcat -C -b "$BROKERS" -t t -e -q -f '%k %p %s\n' > got.txt
+	[ "$(wc -l < got.txt)" -eq 5000 ]
+	$PY -c '
+import json, sys
+seen, last, part = set(), {}, {}
+for line in open("got.txt"):
+    k, p, v = line.split(" ", 2)
+    seq = json.loads(v)["seq"]
+    assert seq not in seen, seq
+    seen.add(seq)
+    assert seq > last.get(k, -1), (k, seq)
+    last[k] = seq
+    assert part.setdefault(k, p) == p, (k, p, part[k])
+assert seen == set(range(5000))'
+}
+
+@test "kpub: keyless lines among keyed ones (--missing-key=null) keep every partition in input order" {
+	$PY -c '
+import json
+for i in range(3000):
+    r = {"seq": i}
+    if i % 10:
+        r["k"] = "key-%d" % (i % 13)
+    print(json.dumps(r))' > in.ndjson
+	run kpub -b "$BROKERS" -t t --key-field k --missing-key=null in.ndjson
+	assert_success
+	kcat -C -b "$BROKERS" -t t -e -q -f '%p %K %s\n' > got.txt
+	[ "$(wc -l < got.txt)" -eq 3000 ]
+	# 300 keyless (key length -1), and per partition the sequence only rises.
+	[ "$(awk '$2 == -1' got.txt | wc -l)" -eq 300 ]
+	$PY -c '
+import json
+last = {}
+for line in open("got.txt"):
+    p, _, v = line.split(" ", 2)
+    seq = json.loads(v)["seq"]
+    assert seq > last.get(p, -1), (p, seq)
+    last[p] = seq'
 }
 
 @test "kpub: -D '\\0' is binary-safe: newlines stay inside messages" {

@@ -1,0 +1,178 @@
+/*
+ * pbatch: messages gathered by partition, handed to librdkafka a batch at
+ * a time. See pbatch.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/pbatch.h"
+#include "lib/stop.h"
+
+#define PBATCH_INITIAL 256	/* messages a partition's array starts with */
+
+/* librdkafka's key partitioners, by their "partitioner" property names. */
+static const struct {
+	const char *name;
+	pbatch_partitioner *fn;
+} partitioners[] = {
+	{ "consistent_random", rd_kafka_msg_partitioner_consistent_random },
+	{ "consistent", rd_kafka_msg_partitioner_consistent },
+	{ "murmur2_random", rd_kafka_msg_partitioner_murmur2_random },
+	{ "murmur2", rd_kafka_msg_partitioner_murmur2 },
+	{ "fnv1a_random", rd_kafka_msg_partitioner_fnv1a_random },
+	{ "fnv1a", rd_kafka_msg_partitioner_fnv1a },
+};
+
+/* The topic's partition count from metadata; 0 when it cannot be had. */
+static int32_t
+partition_count(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int timeout_ms)
+{
+	const struct rd_kafka_metadata *md;
+	int32_t n = 0;
+
+	if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		n = md->topics[0].partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	return n;
+}
+
+int
+pbatch_init(struct pbatch *b, rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char *partitioner,
+    int timeout_ms, char *why, size_t whysize)
+{
+	memset(b, 0, sizeof(*b));
+	b->rk = rk;
+	b->rkt = rkt;
+	b->timeout_ms = timeout_ms;
+	if (!partitioner)
+		partitioner = "consistent_random";
+	for (size_t i = 0; i < sizeof(partitioners) / sizeof(partitioners[0]); i++)
+		if (strcmp(partitioner, partitioners[i].name) == 0)
+			b->partitioner = partitioners[i].fn;
+	b->nparts = partition_count(rk, rkt, timeout_ms);
+	b->next_refresh = mono_now() + PBATCH_REFRESH_S;
+	if (b->nparts <= 0) {
+		snprintf(why, whysize, "the partition count of %s is not known", rd_kafka_topic_name(rkt));
+		return -1;
+	}
+	if (!(b->part = calloc((size_t)b->nparts, sizeof(*b->part)))) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!b->partitioner)
+		snprintf(why, whysize, "partitioner %s: only a fixed partition is batched", partitioner);
+	return 0;
+}
+
+void
+pbatch_free(struct pbatch *b)
+{
+	for (int32_t i = 0; b->part && i < b->nparts; i++)
+		free(b->part[i].msg);
+	free(b->part);
+	free(b->keys);
+	memset(b, 0, sizeof(*b));
+}
+
+int32_t
+pbatch_partition(struct pbatch *b, int32_t fixed, const void *key, size_t key_len)
+{
+	if (b->nparts <= 0)
+		return -1;
+	if (fixed >= 0)
+		return fixed < b->nparts ? fixed : -1;	/* librdkafka reports a bad one */
+	if (!b->partitioner || !key || key_len == 0)
+		return -1;
+	return b->partitioner(b->rkt, key, key_len, b->nparts, NULL, NULL);
+}
+
+int
+pbatch_add(struct pbatch *b, int32_t p, const void *key, size_t key_len, const void *payload, size_t len,
+    void *opaque)
+{
+	struct pbatch_part *pt = &b->part[p];
+	rd_kafka_message_t *m;
+
+	if (pt->n == pt->cap) {
+		size_t cap = pt->cap ? pt->cap * 2 : PBATCH_INITIAL;
+		rd_kafka_message_t *nm = realloc(pt->msg, cap * sizeof(*nm));
+
+		if (!nm)
+			return -1;
+		pt->msg = nm;
+		pt->cap = cap;
+	}
+	if (b->keys_len + key_len > b->keys_cap) {
+		size_t cap = b->keys_cap ? b->keys_cap : 4096;
+		char *nk;
+
+		while (cap < b->keys_len + key_len)
+			cap *= 2;
+		if (!(nk = realloc(b->keys, cap)))
+			return -1;
+		b->keys = nk;
+		b->keys_cap = cap;
+	}
+	m = &pt->msg[pt->n++];
+	memset(m, 0, sizeof(*m));
+	m->partition = p;
+	m->payload = (void *)payload;
+	m->len = len;
+	/* The key array may move as it grows: where the key starts, until the flush. */
+	m->offset = (int64_t)b->keys_len;
+	m->key_len = key_len;
+	m->_private = opaque;
+	if (key_len)
+		memcpy(b->keys + b->keys_len, key, key_len);
+	b->keys_len += key_len;
+	b->pending++;
+	return 0;
+}
+
+void
+pbatch_flush(struct pbatch *b, void (*failed)(void *arg, rd_kafka_message_t *m), void *arg)
+{
+	if (b->pending == 0)
+		return;
+	for (int32_t p = 0; p < b->nparts; p++) {
+		struct pbatch_part *pt = &b->part[p];
+		int done;
+
+		if (pt->n == 0)
+			continue;
+		for (size_t i = 0; i < pt->n; i++)
+			pt->msg[i].key = pt->msg[i].key_len ? b->keys + pt->msg[i].offset : NULL;
+		done = rd_kafka_produce_batch(b->rkt, p, RD_KAFKA_MSG_F_COPY, pt->msg, (int)pt->n);
+		for (size_t i = 0; done < (int)pt->n && i < pt->n; i++)
+			if (pt->msg[i].err)
+				failed(arg, &pt->msg[i]);
+		pt->n = 0;
+	}
+	b->keys_len = 0;
+	b->pending = 0;
+}
+
+void
+pbatch_refresh(struct pbatch *b, double now)
+{
+	int32_t n;
+	struct pbatch_part *np;
+
+	if (b->nparts <= 0 || now < b->next_refresh || b->pending)
+		return;
+	b->next_refresh = now + PBATCH_REFRESH_S;
+	n = partition_count(b->rk, b->rkt, b->timeout_ms);
+	if (n <= b->nparts)
+		return;	/* not known now, or the same: partitions are never removed */
+	if (!(np = realloc(b->part, (size_t)n * sizeof(*np))))
+		return;	/* the old count still partitions correctly, if not evenly */
+	memset(np + b->nparts, 0, (size_t)(n - b->nparts) * sizeof(*np));
+	b->part = np;
+	b->nparts = n;
+}
