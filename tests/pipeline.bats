@@ -124,6 +124,12 @@ no_processes_left() {
 	if [ ! -s finished ]; then
 		tmux capture-pane -p -t "$session" | grep -v '^$'
 		tail -n 3 "$BATS_TEST_TMPDIR"/xdg/txstream/logs/*.log
+		# Which stages are still there, and where they wait.
+		while read -r name pid; do
+			ps -o pid=,stat=,wchan:24=,args= -p "$pid" | sed "s/^/$name: /" || echo "$name: gone"
+			[ -n "${TXS_DEBUG_HANG:-}" ] && kill -0 "$pid" 2>/dev/null &&
+				gdb -p "$pid" -batch -ex 'thread apply all bt' 2>&1 | grep '^#\|^Thread'
+		done < "$BATS_TEST_TMPDIR"/xdg/txstream/logs/pids
 	fi
 	assert_equal "$(cat finished)" exit=0
 	state=$BATS_TEST_TMPDIR/xdg/txstream
