@@ -42,7 +42,7 @@
 #define SOURCE_OFFSET_MAX 999999999999999999ULL	/* 18 digits: a source offset --source-offsets takes */
 #define PARTITION_TEXT_MAX 16		/* envelope partitions this long are out of range */
 #define LINE_BITS 40			/* opaque: line number bits; source index above */
-#define READ_CAP (1u << 20)		/* bytes read at a time: the lines of one read are one batch */
+#define READ_CAP (256u << 10)		/* bytes read at a time: the lines of one read are one batch */
 #define BATCH_MAX 10000			/* messages: batches are handed over at this many */
 #define GATHER_MAX 4096			/* lines taken from the reader's buffer at a time */
 #define PARALLEL_MIN 64			/* lines: fewer are not worth a second thread */
