@@ -124,7 +124,8 @@ no_processes_left() {
 	if [ ! -s finished ]; then
 		tmux capture-pane -p -t "$session" | grep -v '^$'
 		tail -n 3 "$BATS_TEST_TMPDIR"/xdg/txstream/logs/*.log
-		# Which stages are still there, and where they wait.
+		# Which of the script's processes are still there, and where they wait.
+		ps -o pid=,ppid=,pgid=,stat=,wchan:24=,args= -p "$(pgrep -d, -f "pipeline|jfmt|tmux|$BATS_TEST_TMPDIR")"
 		while read -r name pid; do
 			ps -o pid=,stat=,wchan:24=,args= -p "$pid" | sed "s/^/$name: /" || echo "$name: gone"
 			[ -n "${TXS_DEBUG_HANG:-}" ] && kill -0 "$pid" 2>/dev/null &&
