@@ -1218,6 +1218,8 @@ main(int argc, char **argv)
 	stop_init();
 	if (lw_init(&st.out, STDOUT_FILENO, 0, false) < 0)
 		diag_exit(EX_OSERR, "out of memory");
+	/* A reader that stopped reading does not keep ksub from stopping. */
+	st.out.stop_abandons = true;
 	register_metrics(&st);
 	if (!opt.list && metrics_serve_option(opt.metrics_addr) < 0)
 		exit(EX_CONFIG);
@@ -1237,7 +1239,10 @@ main(int argc, char **argv)
 	consume(&st);
 
 	/* Whatever was written reaches the pipe; then, in a group, its offsets are committed. */
-	if (flush_and_store(&st) < 0 && st.out.err != EPIPE) {
+	if (flush_and_store(&st) < 0 && st.out.err == EINTR) {
+		diag_warn("stopped while stdout was not being read: what was not written is not committed, "
+		    "and a group member reads it again");
+	} else if (st.out.err && st.out.err != EPIPE) {
 		diag_err("stdout: %s", strerror(st.out.err));
 		if (st.status == EX_OK)
 			st.status = EX_IOERR;

@@ -185,6 +185,55 @@ EOF
 	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -n | tr '\n' ' ')" "$(seq 2001 2010 | tr '\n' ' ')"
 }
 
+@test "ksub: SIGTERM ends it while its reader reads nothing, and the group gives the rest to the next member" {
+	start_broker -T t:4
+	txgen -s 3 -r 0 -n 3000 > all.ndjson
+	kpub -b "$BROKERS" -t t --key-field userId all.ndjson
+	mkfifo out
+	# A reader that takes nothing until told to (the file go), then all.
+	$PY -c '
+import os, sys, time
+f = open("out", "rb")
+while not os.path.exists("go"):
+    time.sleep(0.05)
+sys.stdout.buffer.write(f.read())' > first.ndjson &
+	reader=$!
+	ksub -b "$BROKERS" -t t -G g $SESSION > out 2> err &
+	pid=$!
+	# Until ksub waits for room in the full pipe.
+	for _ in $(seq 150); do
+		[[ "$(cat "/proc/$pid/wchan" 2>/dev/null)" == *pipe_write ]] && break
+		sleep 0.1
+	done
+	[[ "$(cat "/proc/$pid/wchan")" == *pipe_write ]]
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	run kill -0 "$pid"
+	assert_failure
+	wait "$pid"
+	grep -q 'stopped while stdout was not being read' err
+	touch go
+	wait "$reader"
+	# The next member starts after what reached the pipe whole: nothing is
+	# missing, and only the lines of the buffer cut short come twice.
+	ksub -b "$BROKERS" -t t -G g $SESSION -e > second.ndjson
+	$PY -c '
+import sys
+want = set(open("all.ndjson").read().splitlines())
+raw = open("first.ndjson").read()
+first = raw.split("\n")[:-1] if raw.endswith("\n") else raw.split("\n")[:-1]
+second = open("second.ndjson").read().splitlines()
+assert len(first) > 0 and len(second) > 0, (len(first), len(second))
+assert len(second) == len(set(second)), "a line twice in the second run"
+assert set(first) <= want and set(second) <= want, "a line that was not sent"
+assert set(first) | set(second) == want, "%d lines missing" % len(want - set(first) - set(second))
+twice = set(first) & set(second)
+print(len(first), len(second), len(twice))'
+}
+
 @test "ksub: after kill -9, a restarted -G member starts at or before the first line not written" {
 	start_broker -T t:4
 	txgen -s 3 -r 0 -n 20000 --start-time 1700000000 > sent

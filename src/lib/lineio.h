@@ -88,11 +88,20 @@ struct lwriter {
 	char *buf;
 	size_t cap, len;
 	bool unbuffered;
+	/*
+	 * After a stop request (stop.h), writes go on only while the reader
+	 * takes something every LW_STOP_WAIT_MS; then what is unwritten is
+	 * dropped and err is EINTR. Otherwise a write goes on after a signal,
+	 * for data already accepted must go out. (A stop that comes between
+	 * the check and a write that then blocks needs a second signal.)
+	 */
+	bool stop_abandons;
 	int err;		/* errno of the first failed write, or 0 */
 	unsigned long long bytes;	/* handed to the writer so far, for metrics */
 };
 
 #define LW_DEFAULT_CAP (64u << 10)
+#define LW_STOP_WAIT_MS 1000
 
 int lw_init(struct lwriter *w, int fd, size_t cap, bool unbuffered);
 /* Room for at least n bytes at the returned pointer, or NULL on error. */
