@@ -147,6 +147,27 @@ stamped() {
 	assert_equal "$(jq -c '.jagg.groups[0].n' state.json)" 2
 }
 
+@test "jagg: --checkpoint is written every 10 s by default while the input stays open" {
+	txgen -s 4 -r 0 -n 50 > in.ndjson
+	mkfifo feed
+	jagg --mode final -g merchantId n=count --checkpoint state.json < feed > out &
+	pid=$!
+	exec 7> feed
+	cat in.ndjson >&7
+	# The checkpoint of the start holds none of them, and stays 5 s.
+	sleep 5
+	[ "$(jq .jagg.records state.json)" -eq 0 ]
+	# The next one, 10 s after the start, holds all 50 (30 s allowed).
+	for _ in $(seq 125); do
+		[ "$(jq .jagg.records state.json)" -eq 50 ] && break
+		sleep 0.2
+	done
+	[ "$(jq .jagg.records state.json)" -eq 50 ]
+	kill -0 "$pid"
+	exec 7>&-
+	wait "$pid"
+}
+
 @test "jagg: tumbling windows close behind the watermark; late records are dead letters" {
 	$PY -c '
 import random
