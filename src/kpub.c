@@ -201,7 +201,9 @@ where(size_t source, unsigned long long line)
 static const char *
 where_source(const struct state *st, uint64_t w)
 {
-	return st->sources[w >> LINE_BITS];
+	const char *name = st->sources[w >> LINE_BITS];
+
+	return strcmp(name, "-") == 0 ? "stdin" : name;
 }
 
 static unsigned long long
@@ -822,7 +824,13 @@ publish_lines(struct state *st, struct lreader *r, size_t src_index)
 	enum lr_status s;
 
 	/* After a stop request the reader still hands out what it holds. */
-	while (!st->fatal && (o->count == 0 || st->produced < o->count)) {
+	while (!st->fatal) {
+		if (o->count && st->produced >= o->count) {
+			if (!st->batch.pending)
+				break;
+			flush_batches(st);	/* a message refused there gives its place back */
+			continue;
+		}
 		/* While input is quiet, delivery reports are served as they come. */
 		r->wake_fd = st->events[0];
 		s = lr_next_wait(r, &l, st->batch.pending ? LR_NO_READ : -1);
@@ -1100,7 +1108,11 @@ start_batching(struct state *st)
 	const struct options *o = st->opt;
 	char why[256];
 
-	if (!st->rkt || o->envelope || st->opt->source_offsets || o->nheaders > 0 ||
+	/*
+	 * --strict stops at the first refused message: one at a time, no
+	 * message after it has gone.
+	 */
+	if (!st->rkt || o->envelope || st->opt->source_offsets || o->nheaders > 0 || o->strict ||
 	    (!o->key && o->key_delim < 0 && !o->key_field && o->partition == RD_KAFKA_PARTITION_UA))
 		return;
 	if (pbatch_init(&st->batch, st->rk, st->rkt, st->partitioner[0] ? st->partitioner : NULL,
@@ -1110,6 +1122,9 @@ start_batching(struct state *st)
 		diag_debug("messages go one by one: %s", why);
 		return;
 	}
+	if (why[0])
+		diag_debug("%s", why);
+	diag_info("messages go to librdkafka a batch per partition (%" PRId32 " partitions)", st->batch.nparts);
 	st->batching = true;
 }
 

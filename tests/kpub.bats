@@ -189,6 +189,49 @@ for line in open("got.txt"):
     last[p] = seq'
 }
 
+@test "kpub: batched, an empty key stays an empty key, and -T writes the line as read" {
+	printf ':v1\nk:v2\n' > in.txt
+	run --separate-stderr kpub -b "$BROKERS" -t one -p 0 -K : -T -v in.txt
+	assert_success
+	assert_output "$(cat in.txt)"
+	[[ "$stderr" == *"a batch per partition"* ]]
+	run kcat -C -b "$BROKERS" -t one -e -q -f '%K|%k|%s\n'
+	assert_output "$(printf '0||v1\n1|k|v2')"
+}
+
+@test "kpub: a message librdkafka refuses: --strict stops there, -c still sends its count" {
+	x=$(head -c 990 /dev/zero | tr '\0' x)
+	printf 'a1\na2\n%s\na3\na4\n' "$x" > in.txt
+	# 990 bytes pass kpub's own check of the line; librdkafka's of the
+	# message (with its overhead) refuses it.
+	run kpub -b "$BROKERS" -t one -p 0 --strict -X message.max.bytes=1000 in.txt
+	assert_failure 65
+	assert_equal "$(kcat -C -b "$BROKERS" -t one -e -q | tr '\n' ' ')" 'a1 a2 '
+	run --separate-stderr kpub -b "$BROKERS" -t t -p 2 -c 3 -X message.max.bytes=1000 --errors dl -v in.txt
+	assert_success
+	[[ "$stderr" == *"a batch per partition"* ]]
+	[[ "$stderr" == *"in.txt:3: cannot produce"* ]]
+	assert_equal "$(kcat -C -b "$BROKERS" -t t -p 2 -e -q | tr '\n' ' ')" 'a1 a2 a3 '
+	assert_equal "$(cat dl)" "$x"
+}
+
+@test "kpub: a batch that ends where a read ends is sent before the next read" {
+	# kpub reads 256 KB less one byte at a time and takes 4096 lines at
+	# most: 4095 lines of 64 bytes and one of 63 fill the first read
+	# exactly, so the batch is full just as the buffer has no line left.
+	$PY -c '
+for i in range(7096):
+    print(("%06d-" % i).ljust(62 if i == 4095 else 63, "x"))' > in.txt
+	[ "$(head -n 4096 in.txt | wc -c)" -eq 262143 ]
+	run --separate-stderr kpub -b "$BROKERS" -t one -p 0 -T -v < in.txt
+	assert_success
+	[[ "$stderr" == *"a batch per partition"* ]]
+	assert_equal "$output" "$(cat in.txt)"
+	kcat -C -b "$BROKERS" -t one -e -q > got.txt
+	run cmp in.txt got.txt
+	assert_success
+}
+
 @test "kpub: -D '\\0' is binary-safe: newlines stay inside messages" {
 	printf 'one\nline\0two\r\n\0\001\377\0' > in.bin
 	run kpub -b "$BROKERS" -t one -D '\0' in.bin

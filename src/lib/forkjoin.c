@@ -44,8 +44,11 @@ fj_start(struct forkjoin *fj)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&fj->thread, NULL, helper_main, fj);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
+	if (rc != 0) {
+		pthread_mutex_destroy(&fj->mu);
+		pthread_cond_destroy(&fj->cv);
 		return -1;
+	}
 	fj->running = true;
 	return 0;
 }

@@ -47,6 +47,7 @@ pbatch_init(struct pbatch *b, rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char 
     int timeout_ms, char *why, size_t whysize)
 {
 	memset(b, 0, sizeof(*b));
+	why[0] = '\0';
 	b->rk = rk;
 	b->rkt = rkt;
 	b->timeout_ms = timeout_ms;
@@ -124,8 +125,8 @@ pbatch_add(struct pbatch *b, int32_t p, const void *key, size_t key_len, const v
 	m->partition = p;
 	m->payload = (void *)payload;
 	m->len = len;
-	/* The key array may move as it grows: where the key starts, until the flush. */
-	m->offset = (int64_t)b->keys_len;
+	/* The key array may move as it grows: where the key starts (-1: no key), until the flush. */
+	m->offset = key ? (int64_t)b->keys_len : -1;
 	m->key_len = key_len;
 	m->_private = opaque;
 	if (key_len)
@@ -146,8 +147,9 @@ pbatch_flush(struct pbatch *b, void (*failed)(void *arg, rd_kafka_message_t *m),
 
 		if (pt->n == 0)
 			continue;
+		/* An empty key is a key, not none: it must not become NULL. */
 		for (size_t i = 0; i < pt->n; i++)
-			pt->msg[i].key = pt->msg[i].key_len ? b->keys + pt->msg[i].offset : NULL;
+			pt->msg[i].key = pt->msg[i].offset < 0 ? NULL : pt->msg[i].key_len ? b->keys + pt->msg[i].offset : "";
 		done = rd_kafka_produce_batch(b->rkt, p, RD_KAFKA_MSG_F_COPY, pt->msg, (int)pt->n);
 		for (size_t i = 0; done < (int)pt->n && i < pt->n; i++)
 			if (pt->msg[i].err)
@@ -167,7 +169,7 @@ pbatch_refresh(struct pbatch *b, double now)
 	if (b->nparts <= 0 || now < b->next_refresh || b->pending)
 		return;
 	b->next_refresh = now + PBATCH_REFRESH_S;
-	n = partition_count(b->rk, b->rkt, b->timeout_ms);
+	n = partition_count(b->rk, b->rkt, PBATCH_REFRESH_TIMEOUT_MS);
 	if (n <= b->nparts)
 		return;	/* not known now, or the same: partitions are never removed */
 	if (!(np = realloc(b->part, (size_t)n * sizeof(*np))))

@@ -29,7 +29,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define PBATCH_REFRESH_S 30.0	/* seconds between partition count look-ups */
+#define PBATCH_REFRESH_S 30.0		/* seconds between partition count look-ups */
+#define PBATCH_REFRESH_TIMEOUT_MS 1000	/* each may hold the producer this long; a failed one changes nothing */
 
 typedef int32_t pbatch_partitioner(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
 
@@ -48,12 +49,13 @@ struct pbatch {
 	size_t keys_len, keys_cap;
 	size_t pending;				/* messages in the batches */
 	double next_refresh;			/* monotonic seconds */
-	int timeout_ms;				/* metadata requests */
+	int timeout_ms;				/* the first metadata request */
 };
 
 /*
  * Batching for rkt, with the partitioner named in the "partitioner"
- * property (NULL: librdkafka's default). Returns 0, or -1 with why set
+ * property (NULL: librdkafka's default). Returns 0 (with why set when
+ * only a fixed partition can be batched, else empty), or -1 with why set
  * when batching is off for good (messages then go one by one); memory
  * errors are -1 with errno ENOMEM.
  */
