@@ -154,10 +154,10 @@ stamped() {
 	pid=$!
 	exec 7> feed
 	cat in.ndjson >&7
-	# The checkpoint of the start holds none of them, and stays 5 s.
-	sleep 5
+	# The checkpoint of the start holds none of them, and stays 8 s.
+	sleep 8
 	[ "$(jq .jagg.records state.json)" -eq 0 ]
-	# The next one, 10 s after the start, holds all 50 (30 s allowed).
+	# The next one, 10 s after the start, holds all 50 (until 30 s allowed).
 	for _ in $(seq 125); do
 		[ "$(jq .jagg.records state.json)" -eq 50 ] && break
 		sleep 0.2
