@@ -241,38 +241,6 @@ lw_init(struct lwriter *w, int fd, size_t cap, bool unbuffered)
 	return 0;
 }
 
-/*
- * The rest of the buffer, from off, once a stop was requested: a piece
- * at a time as room comes (a pipe with room takes PIPE_BUF bytes without
- * blocking), and nothing more once LW_STOP_WAIT_MS pass without room.
- */
-static int
-flush_stopping(struct lwriter *w, size_t off)
-{
-	while (off < w->len) {
-		struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
-		int ready = poll(&pfd, 1, LW_STOP_WAIT_MS);
-		size_t want = w->len - off < PIPE_BUF ? w->len - off : PIPE_BUF;
-		ssize_t n;
-
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0) {
-			w->err = ready == 0 ? EINTR : errno;
-			return -1;
-		}
-		if ((n = write(w->fd, w->buf + off, want)) < 0) {
-			if (errno == EINTR)
-				continue;
-			w->err = errno;
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	w->len = 0;
-	return 0;
-}
-
 int
 lw_flush(struct lwriter *w)
 {
@@ -283,13 +251,29 @@ lw_flush(struct lwriter *w)
 		return -1;
 	}
 	while (off < w->len) {
+		size_t want = w->len - off;
 		ssize_t n;
 
-		/* A stop request was seen: this writer no longer waits for its reader. */
-		if (w->stop_abandons && stop_requested())
-			return flush_stopping(w, off);
-		if ((n = write(w->fd, w->buf + off, w->len - off)) < 0) {
-			/* Data already accepted must go out: retry on a signal. */
+		/*
+		 * After a stop request, a writer that may give up writes only as
+		 * room comes (a pipe with room takes PIPE_BUF bytes without
+		 * blocking), and nothing more once LW_STOP_WAIT_MS pass without.
+		 */
+		if (w->stop_abandons && stop_requested()) {
+			struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+			int ready = poll(&pfd, 1, LW_STOP_WAIT_MS);
+
+			if (ready < 0 && errno == EINTR)
+				continue;
+			if (ready <= 0) {
+				w->err = ready == 0 ? EINTR : errno;
+				return -1;
+			}
+			if (want > PIPE_BUF)
+				want = PIPE_BUF;
+		}
+		if ((n = write(w->fd, w->buf + off, want)) < 0) {
+			/* Data already accepted must go out: retry on a signal (a stop is seen above). */
 			if (errno == EINTR)
 				continue;
 			w->err = errno;
