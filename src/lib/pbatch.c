@@ -170,11 +170,18 @@ pbatch_refresh(struct pbatch *b, double now)
 		return;
 	b->next_refresh = now + PBATCH_REFRESH_S;
 	n = partition_count(b->rk, b->rkt, PBATCH_REFRESH_TIMEOUT_MS);
-	if (n <= b->nparts)
-		return;	/* not known now, or the same: partitions are never removed */
-	if (!(np = realloc(b->part, (size_t)n * sizeof(*np))))
-		return;	/* the old count still partitions correctly, if not evenly */
-	memset(np + b->nparts, 0, (size_t)(n - b->nparts) * sizeof(*np));
+	if (n <= 0 || n == b->nparts)
+		return;	/* not known now, or the same */
+	/* Fewer only when the topic was made again: the arrays past n go. */
+	for (int32_t i = n; i < b->nparts; i++)
+		free(b->part[i].msg);
+	if (!(np = realloc(b->part, (size_t)n * sizeof(*np)))) {
+		if (n < b->nparts)
+			b->nparts = n;	/* the block stays as big as it was */
+		return;	/* more partitions: the old count still keeps each key in one */
+	}
+	if (n > b->nparts)
+		memset(np + b->nparts, 0, (size_t)(n - b->nparts) * sizeof(*np));
 	b->part = np;
 	b->nparts = n;
 }
