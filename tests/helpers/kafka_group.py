@@ -10,6 +10,7 @@ rebalance hands the next member exactly where this one stopped.
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -19,6 +20,9 @@ from kafka.errors import InvalidRequestError
 
 def main():
     brokers, group, topic, ready, idle = sys.argv[1:6]
+    # kafka-python's poll and commit can block for good once the broker is
+    # gone: whatever happens, this member is over after 90 s.
+    signal.alarm(90)
     c = KafkaConsumer(topic, bootstrap_servers=brokers.split(","), group_id=group,
                       auto_offset_reset="earliest", enable_auto_commit=False,
                       session_timeout_ms=6000, heartbeat_interval_ms=500,
