@@ -26,6 +26,7 @@
 
 #include "lib/base64.h"
 #include "lib/diag.h"
+#include "lib/grow.h"
 #include "lib/jscan.h"
 #include "lib/jsonw.h"
 #include "lib/kconf.h"
@@ -164,11 +165,8 @@ part_add(struct state *st, const char *topic, int32_t partition)
 
 	if ((p = part_find(st, topic, partition)))
 		return p;
-	if (st->nparts == st->cap) {
-		st->cap = st->cap ? 2 * st->cap : 16;
-		if (!(st->parts = realloc(st->parts, st->cap * sizeof(*st->parts))))
-			diag_exit(EX_OSERR, "out of memory");
-	}
+	if (grow(&st->parts, &st->cap, st->nparts + 1, sizeof(*st->parts), 16) < 0)
+		diag_exit(EX_OSERR, "out of memory");
 	p = &st->parts[st->nparts++];
 	*p = (struct part){ .topic = strdup(topic), .partition = partition, .next = -1, .start = -1, .assigned = true };
 	if (!p->topic)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agg/agg.h"
+#include "lib/grow.h"
 #include "lib/jsonw.h"
 
 #define TABLE_MIN 64		/* slots; the table doubles at half full */
@@ -279,15 +280,8 @@ state_mark_dirty(struct state *st, struct group *g)
 {
 	if (g->dirty)
 		return 0;
-	if (st->ndirty == st->dirtycap) {
-		size_t cap = st->dirtycap ? 2 * st->dirtycap : 64;
-		struct group **d = realloc(st->dirty, cap * sizeof(*d));
-
-		if (!d)
-			return -1;
-		st->dirty = d;
-		st->dirtycap = cap;
-	}
+	if (grow(&st->dirty, &st->dirtycap, st->ndirty + 1, sizeof(*st->dirty), 64) < 0)
+		return -1;
 	st->dirty[st->ndirty++] = g;
 	g->dirty = true;
 	return 0;

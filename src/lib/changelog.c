@@ -5,6 +5,7 @@
 
 #include "cells.h"
 #include "changelog.h"
+#include "grow.h"
 
 #define CHANGELOG_INITIAL_CAP 64	/* entries */
 
@@ -50,16 +51,9 @@ changelog_put(struct changelog *c, const char *key, size_t keylen, int kind, con
 		e->len = len;
 		return 0;
 	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : CHANGELOG_INITIAL_CAP;
-		struct changelog_entry *ne = realloc(c->e, cap * sizeof(*ne));
-
-		if (!ne) {
-			free(copy);
-			return -1;
-		}
-		c->e = ne;
-		c->cap = cap;
+	if (grow(&c->e, &c->cap, c->n + 1, sizeof(*c->e), CHANGELOG_INITIAL_CAP) < 0) {
+		free(copy);
+		return -1;
 	}
 	if (!(kcopy = malloc(keylen ? keylen : 1))) {
 		free(copy);

@@ -8,6 +8,7 @@
 
 #include "atomicfile.h"
 #include "frontier.h"
+#include "grow.h"
 #include "offsets.h"
 
 struct inflight {
@@ -71,15 +72,8 @@ source_of(struct frontier *f, const char *topic, size_t len, int32_t partition)
 	for (size_t i = 0; i < f->n; i++)
 		if (f->s[i].partition == partition && f->s[i].len == len && memcmp(f->s[i].topic, topic, len) == 0)
 			return (long)i;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 8;
-		struct source *ns = realloc(f->s, cap * sizeof(*ns));
-
-		if (!ns)
-			return -1;
-		f->s = ns;
-		f->cap = cap;
-	}
+	if (grow(&f->s, &f->cap, f->n + 1, sizeof(*f->s), 8) < 0)
+		return -1;
 	s = &f->s[f->n];
 	memset(s, 0, sizeof(*s));
 	if (!(s->topic = malloc(len + 1)))
@@ -108,15 +102,8 @@ frontier_add(struct frontier *f, const char *topic, size_t len, int32_t partitio
 			s->tail -= s->head;
 			s->head = 0;
 		}
-		if (s->tail == s->cap) {
-			size_t cap = s->cap ? 2 * s->cap : 256;
-			struct inflight *nq = realloc(s->q, cap * sizeof(*nq));
-
-			if (!nq)
-				return -1;
-			s->q = nq;
-			s->cap = cap;
-		}
+		if (grow(&s->q, &s->cap, s->tail + 1, sizeof(*s->q), 256) < 0)
+			return -1;
 	}
 	s->q[s->tail++] = (struct inflight){ offset, false };
 	if (offset + 1 > s->next)

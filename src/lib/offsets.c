@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "grow.h"
 #include "jsonw.h"
 #include "offsets.h"
 
@@ -72,15 +73,8 @@ offsets_slot(struct offsets *o, const char *topic, size_t len, int32_t partition
 
 	if (e)
 		return &e->next;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 16;
-		struct entry *ne = realloc(o->e, cap * sizeof(*ne));
-
-		if (!ne)
-			return NULL;
-		o->e = ne;
-		o->cap = cap;
-	}
+	if (grow(&o->e, &o->cap, o->n + 1, sizeof(*o->e), 16) < 0)
+		return NULL;
 	e = &o->e[o->n];
 	if (!(e->topic = malloc(len + 1)))
 		return NULL;

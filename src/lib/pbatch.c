@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
 #include "lib/pbatch.h"
 #include "lib/stop.h"
 
-#define PBATCH_INITIAL 256	/* messages a partition's array starts with */
+#define PBATCH_INITIAL 256		/* messages a partition's array starts with */
+#define PBATCH_KEYS_INITIAL 4096	/* bytes of keys */
 
 /* librdkafka's key partitioners, by their "partitioner" property names. */
 static const struct {
@@ -100,26 +102,9 @@ pbatch_add(struct pbatch *b, int32_t p, const void *key, size_t key_len, const v
 	struct pbatch_part *pt = &b->part[p];
 	rd_kafka_message_t *m;
 
-	if (pt->n == pt->cap) {
-		size_t cap = pt->cap ? pt->cap * 2 : PBATCH_INITIAL;
-		rd_kafka_message_t *nm = realloc(pt->msg, cap * sizeof(*nm));
-
-		if (!nm)
-			return -1;
-		pt->msg = nm;
-		pt->cap = cap;
-	}
-	if (b->keys_len + key_len > b->keys_cap) {
-		size_t cap = b->keys_cap ? b->keys_cap : 4096;
-		char *nk;
-
-		while (cap < b->keys_len + key_len)
-			cap *= 2;
-		if (!(nk = realloc(b->keys, cap)))
-			return -1;
-		b->keys = nk;
-		b->keys_cap = cap;
-	}
+	if (grow(&pt->msg, &pt->cap, pt->n + 1, sizeof(*pt->msg), PBATCH_INITIAL) < 0 ||
+	    grow(&b->keys, &b->keys_cap, b->keys_len + key_len, 1, PBATCH_KEYS_INITIAL) < 0)
+		return -1;
 	m = &pt->msg[pt->n++];
 	memset(m, 0, sizeof(*m));
 	m->partition = p;
