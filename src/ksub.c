@@ -41,6 +41,7 @@
 #define DEFAULT_TIMEOUT 10.0		/* seconds to reach a broker */
 #define WATERMARK_TIMEOUT_MS 5000
 #define DRAIN_QUERY_TIMEOUT_MS 2000	/* a partition's end, when a drain begins */
+#define TIME_LOOKUP_RETRY_MS 200	/* -o s@MS: a partition whose leader did not answer */
 #define DRAIN_CHECK_EVERY 1024		/* messages between drain checks while busy */
 #define STATS_INTERVAL_MS "1000"		/* statistics for the lag gauges, with --metrics-addr */
 
@@ -715,6 +716,43 @@ check_file_offset(struct state *st, const rd_kafka_topic_partition_t *tp)
 		    st->opt->off_file, tp->topic, tp->partition, tp->offset, high);
 }
 
+/*
+ * -o s@MS: each partition's first offset at or after MS, by
+ * offsets-for-times; -1 (no message that late) means the end. The
+ * lookup answers per partition, and a partition whose leader does not
+ * answer yet keeps the time as its "offset" with an error set: starting
+ * there would be out of range and reset to the beginning, so such
+ * partitions are asked again until --timeout.
+ */
+static void
+offsets_for_time(struct state *st, rd_kafka_topic_partition_list_t *l)
+{
+	const struct options *o = st->opt;
+	double deadline = mono_now() + o->timeout;
+	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (int i = 0; i < l->cnt; i++)
+			l->elems[i].offset = o->off_value;
+		e = rd_kafka_offsets_for_times(st->rk, l, (int)(o->timeout * 1000));
+		for (int i = 0; !e && i < l->cnt; i++)
+			if (l->elems[i].err) {
+				e = l->elems[i].err;
+				again = true;
+			}
+		if (e && (!again || mono_now() >= deadline))
+			diag_exit(EX_UNAVAILABLE, "-o s@%" PRId64 ": offset lookup failed: %s", o->off_value,
+			    rd_kafka_err2str(e));
+		if (again)
+			usleep(TIME_LOOKUP_RETRY_MS * 1000);
+	}
+	for (int i = 0; i < l->cnt; i++)
+		if (l->elems[i].offset < 0)
+			l->elems[i].offset = RD_KAFKA_OFFSET_END;
+}
+
 /* Without a group: assign the partitions asked for, from their start offsets. */
 static void
 assign_partitions(struct state *st)
@@ -761,17 +799,11 @@ assign_partitions(struct state *st)
 		part_add(st, l->elems[i].topic, l->elems[i].partition)->next =
 		    l->elems[i].offset >= 0 && o->off_kind != OFF_TIME ? l->elems[i].offset : -1;
 		resolve_logical(st, &l->elems[i]);
+	}
+	if (o->off_kind == OFF_TIME)
+		offsets_for_time(st, l);
+	for (int i = 0; i < l->cnt; i++)
 		part_add(st, l->elems[i].topic, l->elems[i].partition)->start = l->elems[i].offset;
-	}
-	if (o->off_kind == OFF_TIME) {
-		/* offsets-for-times; -1 (no message that late) means the end. */
-		if ((e = rd_kafka_offsets_for_times(st->rk, l, (int)(o->timeout * 1000))))
-			diag_exit(EX_UNAVAILABLE, "-o s@%" PRId64 ": offset lookup failed: %s", o->off_value,
-			    rd_kafka_err2str(e));
-		for (int i = 0; i < l->cnt; i++)
-			if (l->elems[i].offset < 0)
-				l->elems[i].offset = RD_KAFKA_OFFSET_END;
-	}
 	if ((e = rd_kafka_assign(st->rk, l)))
 		diag_exit(EX_SOFTWARE, "cannot assign partitions: %s", rd_kafka_err2str(e));
 	rd_kafka_topic_partition_list_destroy(l);
