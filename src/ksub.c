@@ -424,6 +424,17 @@ on_error_message(struct state *st, const rd_kafka_message_t *m)
 	case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
 		struct part *p = m->rkt ? part_find(st, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
 
+		/*
+		 * The end, past the offset this partition needed next, with no
+		 * message in between: all of it may be gone (Kafka's time
+		 * retention deletes even the newest segment once it is old), so
+		 * the jump is checked as a message's would be.
+		 */
+		if (p && p->next >= 0 && m->offset > p->next) {
+			if (check_gap(st, p, m) < 0)
+				break;
+			p->next = m->offset;
+		}
 		if (p)
 			p->eof = true;
 		if (st->opt->exit_at_end && all_at_end(st))
