@@ -17,12 +17,66 @@ now_ms() {
 	$PY -c 'import time; print(int(time.monotonic() * 1000))'
 }
 
-# start_broker [kbroker args...]: run a kbroker for this test on free
-# ports. Exports BROKERS (its bootstrap list) and KBROKER_PID; its stdout
-# (the bootstrap line, then control answers) and stderr are kept in
-# $BATS_TEST_TMPDIR/kbroker.out and kbroker.err. stop_broker ends it.
+# The engine the Kafka-facing tests run on: kbroker (the default: an
+# embedded mock cluster per test, faults through its --control) or kafka
+# (the real local cluster of scripts/kafka, one per Bats file, started by
+# setup_file's start_engine, its faults real: a broker killed, stopped,
+# restarted). The same test runs on both.
+: "${TXS_KAFKA:=kbroker}"
+export TXS_KAFKA
+case $TXS_KAFKA in
+kbroker|kafka) ;;
+*) echo "TXS_KAFKA=$TXS_KAFKA: the engines are kbroker and kafka" >&2; exit 1 ;;
+esac
+
+on_kafka() {
+	[ "$TXS_KAFKA" = kafka ]
+}
+
+# A test that needs what only one engine has says so and what it is.
+only_on() {
+	[ "$TXS_KAFKA" = "$1" ] || skip "${2:-needs $1}"
+}
+
+kafka() {
+	"$TXS_SRCDIR/scripts/kafka" "$@" --dir "$KAFKA_DIR"
+}
+
+# start_engine [scripts/kafka start args...]: in setup_file. On the real
+# engine, start this file's cluster; it is stopped by stop_engine in
+# teardown_file, and by scripts/kafka itself if this bats process dies.
+start_engine() {
+	on_kafka || return 0
+	KAFKA_DIR=$BATS_FILE_TMPDIR/kafka
+	export KAFKA_DIR
+	if ! "$TXS_SRCDIR/scripts/kafka" start --dir "$KAFKA_DIR" --owner "$BATS_ROOT_PID" "$@" \
+		> "$BATS_FILE_TMPDIR/kafka.bootstrap" 2> "$BATS_FILE_TMPDIR/kafka.err"; then
+		cat "$BATS_FILE_TMPDIR/kafka.err" >&2
+		return 1
+	fi
+	KAFKA_CLUSTER=$(head -n 1 "$BATS_FILE_TMPDIR/kafka.bootstrap")
+	export KAFKA_CLUSTER
+}
+
+stop_engine() {
+	on_kafka || return 0
+	[ -n "${KAFKA_DIR:-}" ] || return 0
+	"$TXS_SRCDIR/scripts/kafka" stop --dir "$KAFKA_DIR"
+}
+
+# start_broker [kbroker args...]: a cluster for this test, on the engine
+# chosen. On kbroker, one of its own on free ports: exports BROKERS (its
+# bootstrap list) and KBROKER_PID; its stdout (the bootstrap line, then
+# control answers) and stderr are kept in $BATS_TEST_TMPDIR/kbroker.out
+# and kbroker.err. On the real cluster, the file's cluster emptied of
+# every topic and group and given the topics of -T NAME:PARTITIONS
+# (kbroker's other options have no meaning there). stop_broker ends it.
 start_broker() {
 	local dir=$BATS_TEST_TMPDIR _
+	if on_kafka; then
+		start_kafka_topics "$@"
+		return
+	fi
 	mkfifo "$dir/kbroker.control"
 	kbroker --control "$dir/kbroker.control" --bootstrap-file "$dir/kbroker.bootstrap" "$@" \
 		> "$dir/kbroker.out" 2> "$dir/kbroker.err" &
@@ -47,9 +101,52 @@ start_broker() {
 	export BROKERS KBROKER_PID KBROKER_CONTROL_FD
 }
 
+start_kafka_topics() {
+	local topics=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-T) topics+=("$2"); shift 2 ;;
+		-n|-P|--metrics-addr|--control|--bootstrap-file) shift 2 ;;
+		*) shift ;;
+		esac
+	done
+	# A test that failed with a broker down leaves it down: heal first.
+	heal_kafka
+	"$TXS_SRCDIR/tests/helpers/kafka_admin.py" "$KAFKA_CLUSTER" reset "${topics[@]}"
+	BROKERS=$KAFKA_CLUSTER
+	KBROKER_PID=
+	export BROKERS KBROKER_PID
+}
+
+# Every node of the file's cluster up again: resumed if paused,
+# restarted if killed.
+heal_kafka() {
+	local name state _
+	# scripts/kafka status: NAME id ID ROLE STATE pid PID ...
+	while read -r name _ _ _ state _; do
+		case $state in
+		paused) kafka resume "$name" ;;
+		down) kafka restart "$name" ;;
+		esac
+	done < <(kafka status || true)
+}
+
 # broker_control COMMAND...: send one command to the test's kbroker and
-# print its answer; succeeds when the answer is "ok".
+# print its answer; succeeds when the answer is "ok". On the real
+# cluster, "down N" kills broker N (kafka-N) with SIGKILL and "up N"
+# restarts it and waits until it serves; other commands have no real
+# counterpart, and a test that needs them is kbroker's alone.
 broker_control() {
+	if on_kafka; then
+		# shellcheck disable=SC2048,SC2086  # "down 1" is two words
+		set -- $*
+		case $1 in
+		down) kafka kill "kafka-$2" && echo ok ;;
+		up) kafka restart "kafka-$2" && echo ok ;;
+		*) echo "broker_control $*: kbroker only"; return 1 ;;
+		esac
+		return
+	fi
 	local out=$BATS_TEST_TMPDIR/kbroker.out before _ answer
 	before=$(wc -l < "$out")
 	echo "$*" >&"$KBROKER_CONTROL_FD"
@@ -65,6 +162,7 @@ broker_control() {
 # stop_broker: SIGTERM the test's kbroker and check that it exits 0.
 stop_broker() {
 	local rc=0 _
+	on_kafka && return 0
 	[ -n "${KBROKER_PID:-}" ] || return 0
 	kill -TERM "$KBROKER_PID" 2>/dev/null || true
 	for _ in $(seq 100); do

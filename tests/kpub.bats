@@ -8,6 +8,15 @@
 
 load helpers
 
+# On the real engine (TXS_KAFKA=kafka) one cluster serves every test.
+setup_file() {
+	start_engine
+}
+
+teardown_file() {
+	stop_engine
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
 	start_broker -T t:4 -T copy:4 -T one:1 -T kp:7 -T kc:7 -T kpm:7 -T kcm:7
@@ -360,9 +369,16 @@ for i in range(7096):
 	broker_control "up 3"
 	run kpub -b "$BROKERS" -t one -c 1 <<< warmup
 	assert_success
-	# Now a partition whose leader goes away for good: messages time out.
-	broker_control "leader one 0 1"
-	broker_control "down 1"
+	# Now a partition that cannot take a message: on kbroker its leader
+	# goes away for good; on Kafka two of its three replicas do, so
+	# min.insync.replicas (2) cannot be met. Messages time out.
+	if on_kafka; then
+		broker_control "down 1"
+		broker_control "down 2"
+	else
+		broker_control "leader one 0 1"
+		broker_control "down 1"
+	fi
 	run --separate-stderr kpub -b "$BROKERS" -t one -X message.timeout.ms=1500 --flush-timeout 5s in.txt
 	assert_equal "$status" 75
 	[[ $stderr == *"2 messages not delivered and not saved anywhere"* ]]
@@ -435,11 +451,27 @@ for line in sys.stdin:
 	assert_success
 }
 
-@test "kpub: --create-topic on a cluster without CreateTopics says so once and goes on" {
-	run --separate-stderr kpub -b "$BROKERS" -t t --create-topic <<< hello
+@test "kpub: --create-topic makes the seed's topic on Kafka; on kbroker (no CreateTopics) says so once and goes on" {
+	if ! on_kafka; then
+		run --separate-stderr kpub -b "$BROKERS" -t t --create-topic <<< hello
+		assert_success
+		assert_equal "$(grep -c 'create-topic' <<< "$stderr")" 1
+		run dump t 1
+		assert_success
+		return
+	fi
+	run --separate-stderr kpub -b "$BROKERS" -t financial_transactions --create-topic -v <<< '{"a":1}'
 	assert_success
-	assert_equal "$(grep -c 'create-topic' <<< "$stderr")" 1
-	run dump t 1
+	# As Kafka's Admin API (python3-kafka) describes it: the cluster's
+	# defaults, the seed's 5 partitions, 3 replicas, min.insync.replicas 2.
+	run "$TXS_SRCDIR/tests/helpers/kafka_admin.py" "$BROKERS" describe financial_transactions
+	assert_success
+	assert_equal "$(jq -c '[.partitions, .replication_factor, ."min.insync.replicas"]' <<< "$output")" '[5,3,"2"]'
+	# And as ksub -L lists it.
+	run ksub -b "$BROKERS" -L -t financial_transactions
+	assert_success
+	assert_equal "$(jq -c 'select(.partitions) | [.partition_count, (.partitions[0].replicas | length)]' <<< "$output")" '[5,3]'
+	run dump financial_transactions 1
 	assert_success
 }
 
