@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agg/agg.h"
+#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/jsonw.h"
 #include "lib/metrics.h"
@@ -677,7 +678,7 @@ main(int argc, char **argv)
 			opt.input = INPUT_ENVELOPES;
 	}
 	if (opt.errors_path) {
-		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+		if ((fd = afile_open_append(opt.errors_path)) < 0)
 			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 		lw_init(&R.dead, fd, 0, false);
 		R.have_dead = true;

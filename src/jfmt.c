@@ -31,6 +31,7 @@
 
 #include "lib/cells.h"
 #include "lib/changelog.h"
+#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/jprint.h"
 #include "lib/jscan.h"
@@ -745,7 +746,7 @@ main(int argc, char **argv)
 	cell_locale();
 	setup_run(&R, &opt);
 	if (opt.errors_path) {
-		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+		if ((fd = afile_open_append(opt.errors_path)) < 0)
 			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 		if (lw_init(&R.dead, fd, 0, false) < 0)
 			diag_exit(EX_OSERR, "out of memory");

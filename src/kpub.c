@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
+#include "lib/atomicfile.h"
 #include "lib/base64.h"
 #include "lib/diag.h"
 #include "lib/jscan.h"
@@ -1244,7 +1245,7 @@ main(int argc, char **argv)
 	if (lw_init(&st.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	if (opt.errors_path) {
-		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+		if ((fd = afile_open_append(opt.errors_path)) < 0)
 			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 		/* Unbuffered: a dead letter is on disk before kpub goes on. */
 		if (lw_init(&st.dead, fd, 0, true) < 0)

@@ -421,3 +421,14 @@ print("{\"k\":\"a\",\"x\":2}")
 	assert_equal "${#lines[@]}" 3
 	assert_equal "$stderr" ''
 }
+
+@test "jagg: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	umask 000
+	run jagg count --errors dead.ndjson <<< 'not json'
+	assert_equal "$(stat -c %a dead.ndjson)" 600
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	ln -s elsewhere link.ndjson
+	run --separate-stderr jagg count --errors link.ndjson <<< 'not json'
+	assert_failure 73
+	assert [ ! -e elsewhere ]
+}

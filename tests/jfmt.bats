@@ -436,3 +436,14 @@ EOF
 	assert_output "$(printf 'k  v\na  1\nb  2\na  3')"
 	assert_equal "$(cat dead)" '{"v":4}'
 }
+
+@test "jfmt: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	umask 000
+	run jfmt --errors dead.ndjson <<< 'not json'
+	assert_equal "$(stat -c %a dead.ndjson)" 600
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	ln -s elsewhere link.ndjson
+	run --separate-stderr jfmt --errors link.ndjson <<< 'not json'
+	assert_failure 73
+	assert [ ! -e elsewhere ]
+}

@@ -504,3 +504,14 @@ for line in sys.stdin:
 	assert_equal "$(jq -sc 'sort_by(.merchantId)' <<< "$output")" \
 		"$($PY "$TXS_SRCDIR/tests/helpers/jagg_ref.py" -g merchantId t=sum:amount count < sent | jq -sc 'sort_by(.merchantId)')"
 }
+
+@test "kpub: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	umask 000
+	run kpub -b "$BROKERS" -t t --key-field k --errors dead.ndjson <<< 'not json'
+	assert_equal "$(stat -c %a dead.ndjson)" 600
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	ln -s elsewhere link.ndjson
+	run --separate-stderr kpub -b "$BROKERS" -t t --key-field k --errors link.ndjson <<< 'not json'
+	assert_failure 73
+	assert [ ! -e elsewhere ]
+}
