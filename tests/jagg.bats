@@ -432,3 +432,13 @@ print("{\"k\":\"a\",\"x\":2}")
 	assert_failure 73
 	assert [ ! -e elsewhere ]
 }
+
+@test "jagg: an escaped lone surrogate is a bad line, not a third spelling of U+FFFD" {
+	printf '%s\n' '{"m":"\ud800","x":1}' '{"m":"\udc00","x":2}' '{"m":"\ufffd","x":4}' '{"m":"\ud83d\ude00","x":8}' > in
+	run --separate-stderr jagg -g m n=count s=sum:x --errors dead.ndjson < in
+	assert_success
+	# Groups in canonical form: the escapes decoded to UTF-8.
+	assert_equal "$output" $'{"m":"\xef\xbf\xbd","n":1,"s":4}\n{"m":"\xf0\x9f\x98\x80","n":1,"s":8}'
+	assert_equal "$(cat dead.ndjson)" "$(head -n 2 in)"
+	assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
+}

@@ -447,3 +447,16 @@ EOF
 	assert_failure 73
 	assert [ ! -e elsewhere ]
 }
+
+@test "jfmt: an escaped lone surrogate is a bad line, in every mode" {
+	printf '%s\n' '{"m":"\ud800"}' '{"m":"\ufffd"}' '{"m":"x\udc00"}' > in
+	for mode in --compact --pretty --table --csv --tsv; do
+		rm -f dead.ndjson
+		run --separate-stderr jfmt "$mode" --errors dead.ndjson < in
+		assert_success
+		assert_equal "$(cat dead.ndjson)" "$(sed -n '1p;3p' in)"
+		assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
+	done
+	run --separate-stderr jfmt --compact < in
+	assert_output '{"m":"\ufffd"}'
+}

@@ -515,3 +515,17 @@ for line in sys.stdin:
 	assert_failure 73
 	assert [ ! -e elsewhere ]
 }
+
+@test "kpub: an escaped lone surrogate in an envelope or a key is a bad line, not U+FFFD" {
+	printf '%s\n' '{"value_text":"\ud800"}' '{"value_text":"\ufffd"}' '{"key":"\udc00","value":1}' > in
+	run --separate-stderr kpub -b "$BROKERS" -t one --envelope --errors dead.ndjson < in
+	assert_success
+	assert_equal "$(cat dead.ndjson)" "$(sed -n '1p;3p' in)"
+	assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
+	printf '%s\n' '{"k":"\ud800"}' > keyed
+	run --separate-stderr kpub -b "$BROKERS" -t one --key-field k --errors dead2.ndjson < keyed
+	assert_equal "$(cat dead2.ndjson)" "$(cat keyed)"
+	# The one message sent holds U+FFFD as UTF-8, once.
+	run ksub -b "$BROKERS" -t one -e
+	assert_output $'\xef\xbf\xbd'
+}
