@@ -116,6 +116,7 @@ struct state {
 	rd_kafka_topic_t *rkt;		/* -t's topic; NULL in envelope mode without -t */
 	struct lwriter out;		/* -T */
 	struct lwriter dead;		/* --errors */
+	char why[128];			/* a bad line's detail, when it names a value */
 	bool have_dead;
 	const char *const *sources;	/* names, by index */
 	size_t message_max;		/* message.max.bytes */
@@ -497,10 +498,19 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 	if (f[E_PARTITION].type == JT_NUMBER) {
 		uint64_t p;
 
-		if (f[E_PARTITION].len >= PARTITION_TEXT_MAX)
-			return bad_message(m, "not an envelope", "partition out of range");
-		if (jscan_uint(&f[E_PARTITION], INT32_MAX, &p) < 0)
+		const struct jspan *v = &f[E_PARTITION];
+		size_t neg = v->p[0] == '-';
+
+		if (strspn(v->p + neg, "0123456789") != v->len - neg)
 			return bad_message(m, "not an envelope", "partition is not a whole number");
+		if (neg && strspn(v->p + 1, "0") == v->len - 1) {
+			p = 0;		/* -0 */
+		} else if (neg || v->len >= PARTITION_TEXT_MAX || jscan_uint(v, INT32_MAX, &p) < 0) {
+			snprintf(st->why, sizeof(st->why), "partition %.*s%s is out of range (0 to %d)",
+			    (int)(v->len < PARTITION_TEXT_MAX ? v->len : PARTITION_TEXT_MAX), v->p,
+			    v->len > PARTITION_TEXT_MAX ? "..." : "", INT32_MAX);
+			return bad_message(m, "not an envelope", st->why);
+		}
 		m->partition = (int32_t)p;
 	} else if (f[E_PARTITION].type != JT_NONE && f[E_PARTITION].type != JT_NULL) {
 		return bad_message(m, "not an envelope", "partition is not a number");

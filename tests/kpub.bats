@@ -529,3 +529,12 @@ for line in sys.stdin:
 	run ksub -b "$BROKERS" -t one -e
 	assert_output $'\xef\xbf\xbd'
 }
+
+@test "kpub: an envelope's partition out of range is said to be, with the range" {
+	printf '%s\n' '{"partition":-5,"value":1}' '{"partition":2147483648,"value":2}' '{"partition":1.5,"value":3}' > in
+	run --separate-stderr kpub -b "$BROKERS" -t one --envelope < in
+	assert_failure 65
+	assert_equal "$(grep -c 'partition -5 is out of range (0 to 2147483647)' <<< "$stderr")" 1
+	assert_equal "$(grep -c 'partition 2147483648 is out of range (0 to 2147483647)' <<< "$stderr")" 1
+	assert_equal "$(grep -c 'partition is not a whole number' <<< "$stderr")" 1
+}
