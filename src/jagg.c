@@ -641,7 +641,7 @@ parse_options(int argc, char **argv, struct options *o)
 static int
 exit_status(const struct run *R)
 {
-	return diag_badlines_status(R->st.bad, R->bad_unsaved, R->o->strict, "left out");
+	return diag_badlines_status(R->st.bad, R->bad_unsaved, R->o->strict, "left out", R->o->errors_path);
 }
 
 int

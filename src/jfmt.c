@@ -727,7 +727,7 @@ setup_run(struct run *R, const struct options *o)
 static int
 exit_status(const struct run *R, int status)
 {
-	int bad = diag_badlines_status(R->bad, R->bad_unsaved, R->o->strict, "left out");
+	int bad = diag_badlines_status(R->bad, R->bad_unsaved, R->o->strict, "left out", R->o->errors_path);
 
 	return bad != EX_OK ? bad : status;
 }

@@ -1213,7 +1213,7 @@ exit_status(const struct state *st)
 	}
 	if (st->fatal)
 		return EX_TEMPFAIL;
-	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent");
+	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent", st->opt->errors_path);
 }
 
 int

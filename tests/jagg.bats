@@ -442,3 +442,12 @@ print("{\"k\":\"a\",\"x\":2}")
 	assert_equal "$(cat dead.ndjson)" "$(head -n 2 in)"
 	assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
 }
+
+@test "jagg: with --errors, a line too long to keep is said to be missing from that file, by name" {
+	# A line past jagg's 256 MB limit, a bad line, a good one.
+	{ head -c 270000000 /dev/zero | tr '\0' a; printf '\nnot json\n{"k":1}\n'; } > in
+	run --separate-stderr jagg -g k count --errors dead.ndjson < in
+	assert_failure 65
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	assert_equal "$(grep -c '^jagg: 1 bad line left out, too long to copy to --errors dead.ndjson$' <<< "$stderr")" 1
+}
