@@ -116,7 +116,7 @@ struct state {
 	rd_kafka_topic_t *rkt;		/* -t's topic; NULL in envelope mode without -t */
 	struct lwriter out;		/* -T */
 	struct lwriter dead;		/* --errors */
-	char why[128];			/* a bad line's detail, when it names a value */
+	char why[192];			/* a bad line's detail, when it names a value */
 	bool have_dead;
 	const char *const *sources;	/* names, by index */
 	size_t message_max;		/* message.max.bytes */
@@ -472,8 +472,8 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 	static bool ready;
 	struct jspan f[E_N];
 	struct jscan_error err;
-	size_t values, at;
-	char *buf;
+	size_t values, at, n;
+	char *buf, why[96];
 
 	if (!ready) {
 		for (int i = 0; i < E_N; i++)
@@ -493,7 +493,13 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 		if (f[E_TOPIC].type != JT_STRING)
 			return bad_message(m, "not an envelope", "no topic (give -t)");
 		m->topic = buf = st->scratch + 2 * l->len + 8;
-		buf[jscan_string(&f[E_TOPIC], buf)] = '\0';
+		n = jscan_string(&f[E_TOPIC], buf);
+		buf[n] = '\0';
+		if (kconf_topic_check(buf, n, why, sizeof(why)) < 0) {
+			snprintf(st->why, sizeof(st->why), "topic '%.40s%s' is not a Kafka topic name: it %s", buf,
+			    n > 40 ? "..." : "", why);
+			return bad_message(m, "not an envelope", st->why);
+		}
 	}
 	if (f[E_PARTITION].type == JT_NUMBER) {
 		uint64_t p;
@@ -958,6 +964,7 @@ create_topic(struct state *st)
 static int
 parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 {
+	char why[96];
 	static const struct option longopts[] = {
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "topic", required_argument, NULL, 't' },
@@ -1100,6 +1107,8 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		return diag_err("--missing-key goes with --key-field"), EX_USAGE;
 	if (!o->topic && !o->envelope)
 		return diag_err("no topic: give -t topic"), EX_USAGE;
+	if (o->topic && kconf_topic_check(o->topic, strlen(o->topic), why, sizeof(why)) < 0)
+		return diag_err("-t '%s': not a Kafka topic name: it %s", o->topic, why), EX_USAGE;
 	if (o->create_topic && !o->topic)
 		return diag_err("--create-topic needs -t topic"), EX_USAGE;
 	if (o->envelope && (keys || o->partition != RD_KAFKA_PARTITION_UA))

@@ -538,3 +538,23 @@ for line in sys.stdin:
 	assert_equal "$(grep -c 'partition 2147483648 is out of range (0 to 2147483647)' <<< "$stderr")" 1
 	assert_equal "$(grep -c 'partition is not a whole number' <<< "$stderr")" 1
 }
+
+@test "kpub: a topic name Kafka would refuse is refused with status 64, by name" {
+	long=$(printf 'a%.0s' $(seq 250))
+	for t in '' . .. ../../etc 'a b' "$long"; do
+		run --separate-stderr kpub -b "$BROKERS" -t "$t" <<< 'x'
+		assert_failure 64
+		[[ "$stderr" == *"-t '$t': not a Kafka topic name"* ]]
+	done
+	# 249 characters of every legal kind are a name.
+	ok=$(printf 'a%.0s' $(seq 246))._-
+	run kpub -b "$BROKERS" -t "$ok" <<< 'x'
+	assert_success
+	# An envelope's topic is checked too: that line is bad, the others go.
+	printf '%s\n' '{"topic":"","value":1}' '{"topic":"../x","value":2}' '{"topic":"one","value":3}' > in
+	run --separate-stderr kpub -b "$BROKERS" --envelope < in
+	assert_failure 65
+	assert_equal "$(grep -c 'is not a Kafka topic name' <<< "$stderr")" 2
+	run ksub -b "$BROKERS" -t one -e
+	assert_output 3
+}
