@@ -45,6 +45,8 @@
 
 #define DEFAULT_SAMPLE 100		/* records that fix a table's column widths */
 #define SAMPLE_PAUSE_MS 200		/* an input pause this long ends the sample early */
+/* The sample held back to size --table's columns ends at this many bytes of records. */
+#define SAMPLE_MAX_BYTES (64u << 20)
 #define DEFAULT_REFRESH 0.5		/* seconds between redraws of --live */
 #define IDLE_WAIT_MS 60000		/* --live waits for input at most this long at a time */
 #define DEFAULT_INDENT 2
@@ -99,7 +101,8 @@ help(void)
 	    "                               first record's keys)\n"
 	    "      --no-header              no header row\n"
 	    "      --widths LIST            column widths for --table and --live\n"
-	    "      --sample N               records that size the columns (default 100)\n"
+	    "      --sample N               records that size the columns (default 100,\n"
+	    "                               and at most 64 MB of them)\n"
 	    "      --refresh TIME           --live redraws at most once per TIME (default 0.5s)\n"
 	    "      --color WHEN             auto (default: a terminal, and NO_COLOR unset),\n"
 	    "                               always or never\n"
@@ -361,7 +364,7 @@ table_record(struct run *R, const struct line *l)
 	R->sample_len[R->nsample++] = l->len;
 	buf_add(&R->sample, l->data, l->len);
 	/* Widths all given: nothing to measure, so nothing to wait for. */
-	if (R->nsample >= R->o->sample || R->o->nwidths >= R->t.ncols)
+	if (R->nsample >= R->o->sample || R->o->nwidths >= R->t.ncols || R->sample.len >= SAMPLE_MAX_BYTES)
 		end_sample(R);
 }
 

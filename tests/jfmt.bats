@@ -460,3 +460,17 @@ EOF
 	run --separate-stderr jfmt --compact < in
 	assert_output '{"m":"\ufffd"}'
 }
+
+@test "jfmt: the --table sample holds at most 64 MB of records, however long they are" {
+	# 60 records of 3 MB: 180 MB if all were held back to size the columns.
+	$PY -c '
+import sys
+for i in range(60):
+    sys.stdout.write("{\"i\":%d,\"s\":\"%s\"}\n" % (i, "x" * 3000000))' > in
+	run --separate-stderr /usr/bin/time -f 'maxrss_kb %M' jfmt --table -f i --sample 100 < in
+	assert_success
+	assert_equal "$(grep -c '^ *[0-9]' <<< "$output")" 60
+	rss=$(awk '$1 == "maxrss_kb" { print $2 }' <<< "$stderr")
+	echo "peak RSS: $rss kB"
+	assert [ "$rss" -lt $((120 * 1024)) ]
+}
