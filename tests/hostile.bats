@@ -69,7 +69,7 @@ no_report() {
 	run --separate-stderr jfmt --table <<< '{"amount":1}'
 	no_report
 	assert_success
-	run --separate-stderr jfmt --table -f amount,missing --widths 1,0 <<< '{"amount":1}'
+	run --separate-stderr jfmt --table -f amount,missing <<< '{"amount":1}'
 	no_report
 	assert_success
 }
