@@ -298,15 +298,16 @@ EOF
 	printf '%s\r\n' '{"a":1}' >  in
 	printf '%s\n' '' 'not json' '{"a":2} x' '[1]' '{"a":"\ud83d"}' '{"a":3}' >> in
 	run -65 --separate-stderr jfmt --csv in
-	# A lone surrogate escape is valid JSON, decoded as U+FFFD.
-	assert_output "$(printf 'a\n1\n\xef\xbf\xbd\n3')"
+	# A lone surrogate escape names no character: a bad line (not U+FFFD).
+	assert_output "$(printf 'a\n1\n3')"
 	[[ "$stderr" == *"jfmt: in:3: not JSON: unexpected character at byte 1"* ]]
 	[[ "$stderr" == *"jfmt: in:4: not JSON: trailing characters after the JSON text at byte 9"* ]]
 	[[ "$stderr" == *"jfmt: in:5: not a JSON object but an array"* ]]
-	[[ "$stderr" == *"jfmt: 3 bad lines left out (--errors FILE keeps them)"* ]]
+	[[ "$stderr" == *"jfmt: in:6: not JSON: lone surrogate \\u escape in a string at byte 7"* ]]
+	[[ "$stderr" == *"jfmt: 4 bad lines left out (--errors FILE keeps them)"* ]]
 	# Kept aside, they are accounted for: exit 0, and the dead letters are the lines as they came.
 	run -0 --separate-stderr jfmt --csv --errors dead in
-	assert_equal "$(cat dead)" "$(printf '%s\n' 'not json' '{"a":2} x' '[1]')"
+	assert_equal "$(cat dead)" "$(printf '%s\n' 'not json' '{"a":2} x' '[1]' '{"a":"\ud83d"}')"
 	# From stdin, named so; --strict stops at the first.
 	run -65 --separate-stderr jfmt --compact --strict < in
 	assert_output '{"a":1}'
