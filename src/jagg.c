@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agg/agg.h"
+#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/jsonw.h"
 #include "lib/metrics.h"
@@ -640,7 +641,7 @@ parse_options(int argc, char **argv, struct options *o)
 static int
 exit_status(const struct run *R)
 {
-	return diag_badlines_status(R->st.bad, R->bad_unsaved, R->o->strict, "left out");
+	return diag_badlines_status(R->st.bad, R->bad_unsaved, R->o->strict, "left out", R->o->errors_path);
 }
 
 int
@@ -677,7 +678,7 @@ main(int argc, char **argv)
 			opt.input = INPUT_ENVELOPES;
 	}
 	if (opt.errors_path) {
-		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+		if ((fd = afile_open_append(opt.errors_path)) < 0)
 			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 		lw_init(&R.dead, fd, 0, false);
 		R.have_dead = true;

@@ -31,6 +31,7 @@
 
 #include "lib/cells.h"
 #include "lib/changelog.h"
+#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/jprint.h"
 #include "lib/jscan.h"
@@ -44,6 +45,8 @@
 
 #define DEFAULT_SAMPLE 100		/* records that fix a table's column widths */
 #define SAMPLE_PAUSE_MS 200		/* an input pause this long ends the sample early */
+/* The sample held back to size --table's columns ends at this many bytes of records. */
+#define SAMPLE_MAX_BYTES (64u << 20)
 #define DEFAULT_REFRESH 0.5		/* seconds between redraws of --live */
 #define IDLE_WAIT_MS 60000		/* --live waits for input at most this long at a time */
 #define DEFAULT_INDENT 2
@@ -98,7 +101,8 @@ help(void)
 	    "                               first record's keys)\n"
 	    "      --no-header              no header row\n"
 	    "      --widths LIST            column widths for --table and --live\n"
-	    "      --sample N               records that size the columns (default 100)\n"
+	    "      --sample N               records that size the columns (default 100,\n"
+	    "                               and at most 64 MB of them)\n"
 	    "      --refresh TIME           --live redraws at most once per TIME (default 0.5s)\n"
 	    "      --color WHEN             auto (default: a terminal, and NO_COLOR unset),\n"
 	    "                               always or never\n"
@@ -360,7 +364,7 @@ table_record(struct run *R, const struct line *l)
 	R->sample_len[R->nsample++] = l->len;
 	buf_add(&R->sample, l->data, l->len);
 	/* Widths all given: nothing to measure, so nothing to wait for. */
-	if (R->nsample >= R->o->sample || R->o->nwidths >= R->t.ncols)
+	if (R->nsample >= R->o->sample || R->o->nwidths >= R->t.ncols || R->sample.len >= SAMPLE_MAX_BYTES)
 		end_sample(R);
 }
 
@@ -726,7 +730,7 @@ setup_run(struct run *R, const struct options *o)
 static int
 exit_status(const struct run *R, int status)
 {
-	int bad = diag_badlines_status(R->bad, R->bad_unsaved, R->o->strict, "left out");
+	int bad = diag_badlines_status(R->bad, R->bad_unsaved, R->o->strict, "left out", R->o->errors_path);
 
 	return bad != EX_OK ? bad : status;
 }
@@ -745,7 +749,7 @@ main(int argc, char **argv)
 	cell_locale();
 	setup_run(&R, &opt);
 	if (opt.errors_path) {
-		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+		if ((fd = afile_open_append(opt.errors_path)) < 0)
 			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 		if (lw_init(&R.dead, fd, 0, false) < 0)
 			diag_exit(EX_OSERR, "out of memory");

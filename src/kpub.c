@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
+#include "lib/atomicfile.h"
 #include "lib/base64.h"
 #include "lib/diag.h"
 #include "lib/jscan.h"
@@ -115,6 +116,7 @@ struct state {
 	rd_kafka_topic_t *rkt;		/* -t's topic; NULL in envelope mode without -t */
 	struct lwriter out;		/* -T */
 	struct lwriter dead;		/* --errors */
+	char why[192];			/* a bad line's detail, when it names a value */
 	bool have_dead;
 	const char *const *sources;	/* names, by index */
 	size_t message_max;		/* message.max.bytes */
@@ -470,8 +472,8 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 	static bool ready;
 	struct jspan f[E_N];
 	struct jscan_error err;
-	size_t values, at;
-	char *buf;
+	size_t values, at, n;
+	char *buf, why[96];
 
 	if (!ready) {
 		for (int i = 0; i < E_N; i++)
@@ -491,15 +493,30 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 		if (f[E_TOPIC].type != JT_STRING)
 			return bad_message(m, "not an envelope", "no topic (give -t)");
 		m->topic = buf = st->scratch + 2 * l->len + 8;
-		buf[jscan_string(&f[E_TOPIC], buf)] = '\0';
+		n = jscan_string(&f[E_TOPIC], buf);
+		buf[n] = '\0';
+		if (kconf_topic_check(buf, n, why, sizeof(why)) < 0) {
+			snprintf(st->why, sizeof(st->why), "topic '%.40s%s' is not a Kafka topic name: it %s", buf,
+			    n > 40 ? "..." : "", why);
+			return bad_message(m, "not an envelope", st->why);
+		}
 	}
 	if (f[E_PARTITION].type == JT_NUMBER) {
 		uint64_t p;
 
-		if (f[E_PARTITION].len >= PARTITION_TEXT_MAX)
-			return bad_message(m, "not an envelope", "partition out of range");
-		if (jscan_uint(&f[E_PARTITION], INT32_MAX, &p) < 0)
+		const struct jspan *v = &f[E_PARTITION];
+		size_t neg = v->p[0] == '-';
+
+		if (strspn(v->p + neg, "0123456789") != v->len - neg)
 			return bad_message(m, "not an envelope", "partition is not a whole number");
+		if (neg && strspn(v->p + 1, "0") == v->len - 1) {
+			p = 0;		/* -0 */
+		} else if (neg || v->len >= PARTITION_TEXT_MAX || jscan_uint(v, INT32_MAX, &p) < 0) {
+			snprintf(st->why, sizeof(st->why), "partition %.*s%s is out of range (0 to %d)",
+			    (int)(v->len < PARTITION_TEXT_MAX ? v->len : PARTITION_TEXT_MAX), v->p,
+			    v->len > PARTITION_TEXT_MAX ? "..." : "", INT32_MAX);
+			return bad_message(m, "not an envelope", st->why);
+		}
 		m->partition = (int32_t)p;
 	} else if (f[E_PARTITION].type != JT_NONE && f[E_PARTITION].type != JT_NULL) {
 		return bad_message(m, "not an envelope", "partition is not a number");
@@ -947,6 +964,7 @@ create_topic(struct state *st)
 static int
 parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 {
+	char why[96];
 	static const struct option longopts[] = {
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "topic", required_argument, NULL, 't' },
@@ -1089,6 +1107,8 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		return diag_err("--missing-key goes with --key-field"), EX_USAGE;
 	if (!o->topic && !o->envelope)
 		return diag_err("no topic: give -t topic"), EX_USAGE;
+	if (o->topic && kconf_topic_check(o->topic, strlen(o->topic), why, sizeof(why)) < 0)
+		return diag_err("-t '%s': not a Kafka topic name: it %s", o->topic, why), EX_USAGE;
 	if (o->create_topic && !o->topic)
 		return diag_err("--create-topic needs -t topic"), EX_USAGE;
 	if (o->envelope && (keys || o->partition != RD_KAFKA_PARTITION_UA))
@@ -1202,7 +1222,7 @@ exit_status(const struct state *st)
 	}
 	if (st->fatal)
 		return EX_TEMPFAIL;
-	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent");
+	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent", st->opt->errors_path);
 }
 
 int
@@ -1244,7 +1264,7 @@ main(int argc, char **argv)
 	if (lw_init(&st.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
 	if (opt.errors_path) {
-		if ((fd = open(opt.errors_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+		if ((fd = afile_open_append(opt.errors_path)) < 0)
 			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 		/* Unbuffered: a dead letter is on disk before kpub goes on. */
 		if (lw_init(&st.dead, fd, 0, true) < 0)

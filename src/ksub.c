@@ -970,6 +970,7 @@ parse_offset(const char *s, struct options *o)
 static int
 parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 {
+	char why[96];
 	static const struct option longopts[] = {
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "topic", required_argument, NULL, 't' },
@@ -1070,6 +1071,9 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		return EX_OK;
 	if (o->ntopics == 0)
 		return diag_err("no topic: give -t TOPIC (or topics as arguments)"), EX_USAGE;
+	for (int t = 0; t < o->ntopics; t++)
+		if (kconf_topic_check(o->topics[t], strlen(o->topics[t]), why, sizeof(why)) < 0)
+			return diag_err("topic '%s': not a Kafka topic name: it %s", o->topics[t], why), EX_USAGE;
 	if (o->group && o->partitions)
 		return diag_err("-p and -G: a group assigns the partitions itself"), EX_USAGE;
 	if (o->group && (o->off_kind == OFF_FILE || o->off_kind == OFF_ABS || o->off_kind == OFF_TAIL ||

@@ -421,3 +421,33 @@ print("{\"k\":\"a\",\"x\":2}")
 	assert_equal "${#lines[@]}" 3
 	assert_equal "$stderr" ''
 }
+
+@test "jagg: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	umask 000
+	run jagg count --errors dead.ndjson <<< 'not json'
+	assert_equal "$(stat -c %a dead.ndjson)" 600
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	ln -s elsewhere link.ndjson
+	run --separate-stderr jagg count --errors link.ndjson <<< 'not json'
+	assert_failure 73
+	assert [ ! -e elsewhere ]
+}
+
+@test "jagg: an escaped lone surrogate is a bad line, not a third spelling of U+FFFD" {
+	printf '%s\n' '{"m":"\ud800","x":1}' '{"m":"\udc00","x":2}' '{"m":"\ufffd","x":4}' '{"m":"\ud83d\ude00","x":8}' > in
+	run --separate-stderr jagg -g m n=count s=sum:x --errors dead.ndjson < in
+	assert_success
+	# Groups in canonical form: the escapes decoded to UTF-8.
+	assert_equal "$output" $'{"m":"\xef\xbf\xbd","n":1,"s":4}\n{"m":"\xf0\x9f\x98\x80","n":1,"s":8}'
+	assert_equal "$(cat dead.ndjson)" "$(head -n 2 in)"
+	assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
+}
+
+@test "jagg: with --errors, a line too long to keep is said to be missing from that file, by name" {
+	# A line past jagg's 256 MB limit, a bad line, a good one.
+	{ head -c 270000000 /dev/zero | tr '\0' a; printf '\nnot json\n{"k":1}\n'; } > in
+	run --separate-stderr jagg -g k count --errors dead.ndjson < in
+	assert_failure 65
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	assert_equal "$(grep -c '^jagg: 1 bad line left out, too long to copy to --errors dead.ndjson$' <<< "$stderr")" 1
+}

@@ -298,15 +298,16 @@ EOF
 	printf '%s\r\n' '{"a":1}' >  in
 	printf '%s\n' '' 'not json' '{"a":2} x' '[1]' '{"a":"\ud83d"}' '{"a":3}' >> in
 	run -65 --separate-stderr jfmt --csv in
-	# A lone surrogate escape is valid JSON, decoded as U+FFFD.
-	assert_output "$(printf 'a\n1\n\xef\xbf\xbd\n3')"
+	# A lone surrogate escape names no character: a bad line (not U+FFFD).
+	assert_output "$(printf 'a\n1\n3')"
 	[[ "$stderr" == *"jfmt: in:3: not JSON: unexpected character at byte 1"* ]]
 	[[ "$stderr" == *"jfmt: in:4: not JSON: trailing characters after the JSON text at byte 9"* ]]
 	[[ "$stderr" == *"jfmt: in:5: not a JSON object but an array"* ]]
-	[[ "$stderr" == *"jfmt: 3 bad lines left out (--errors FILE keeps them)"* ]]
+	[[ "$stderr" == *"jfmt: in:6: not JSON: lone surrogate \\u escape in a string at byte 7"* ]]
+	[[ "$stderr" == *"jfmt: 4 bad lines left out (--errors FILE keeps them)"* ]]
 	# Kept aside, they are accounted for: exit 0, and the dead letters are the lines as they came.
 	run -0 --separate-stderr jfmt --csv --errors dead in
-	assert_equal "$(cat dead)" "$(printf '%s\n' 'not json' '{"a":2} x' '[1]')"
+	assert_equal "$(cat dead)" "$(printf '%s\n' 'not json' '{"a":2} x' '[1]' '{"a":"\ud83d"}')"
 	# From stdin, named so; --strict stops at the first.
 	run -65 --separate-stderr jfmt --compact --strict < in
 	assert_output '{"a":1}'
@@ -435,4 +436,42 @@ EOF
 	run -0 on_tty 10 40 sh -c 'TERM=dumb jfmt --live k --errors dead in 2> err'
 	assert_output "$(printf 'k  v\na  1\nb  2\na  3')"
 	assert_equal "$(cat dead)" '{"v":4}'
+}
+
+@test "jfmt: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	umask 000
+	run jfmt --errors dead.ndjson <<< 'not json'
+	assert_equal "$(stat -c %a dead.ndjson)" 600
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	ln -s elsewhere link.ndjson
+	run --separate-stderr jfmt --errors link.ndjson <<< 'not json'
+	assert_failure 73
+	assert [ ! -e elsewhere ]
+}
+
+@test "jfmt: an escaped lone surrogate is a bad line, in every mode" {
+	printf '%s\n' '{"m":"\ud800"}' '{"m":"\ufffd"}' '{"m":"x\udc00"}' > in
+	for mode in --compact --pretty --table --csv --tsv; do
+		rm -f dead.ndjson
+		run --separate-stderr jfmt "$mode" --errors dead.ndjson < in
+		assert_success
+		assert_equal "$(cat dead.ndjson)" "$(sed -n '1p;3p' in)"
+		assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
+	done
+	run --separate-stderr jfmt --compact < in
+	assert_output '{"m":"\ufffd"}'
+}
+
+@test "jfmt: the --table sample holds at most 64 MB of records, however long they are" {
+	# 60 records of 3 MB: 180 MB if all were held back to size the columns.
+	$PY -c '
+import sys
+for i in range(60):
+    sys.stdout.write("{\"i\":%d,\"s\":\"%s\"}\n" % (i, "x" * 3000000))' > in
+	run --separate-stderr /usr/bin/time -f 'maxrss_kb %M' jfmt --table -f i --sample 100 < in
+	assert_success
+	assert_equal "$(grep -c '^ *[0-9]' <<< "$output")" 60
+	rss=$(awk '$1 == "maxrss_kb" { print $2 }' <<< "$stderr")
+	echo "peak RSS: $rss kB"
+	assert [ "$rss" -lt $((120 * 1024)) ]
 }

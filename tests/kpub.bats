@@ -536,3 +536,57 @@ for line in sys.stdin:
 	assert_equal "$(jq -sc 'sort_by(.merchantId)' <<< "$output")" \
 		"$($PY "$TXS_SRCDIR/tests/helpers/jagg_ref.py" -g merchantId t=sum:amount count < sent | jq -sc 'sort_by(.merchantId)')"
 }
+
+@test "kpub: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	umask 000
+	run kpub -b "$BROKERS" -t t --key-field k --errors dead.ndjson <<< 'not json'
+	assert_equal "$(stat -c %a dead.ndjson)" 600
+	assert_equal "$(cat dead.ndjson)" 'not json'
+	ln -s elsewhere link.ndjson
+	run --separate-stderr kpub -b "$BROKERS" -t t --key-field k --errors link.ndjson <<< 'not json'
+	assert_failure 73
+	assert [ ! -e elsewhere ]
+}
+
+@test "kpub: an escaped lone surrogate in an envelope or a key is a bad line, not U+FFFD" {
+	printf '%s\n' '{"value_text":"\ud800"}' '{"value_text":"\ufffd"}' '{"key":"\udc00","value":1}' > in
+	run --separate-stderr kpub -b "$BROKERS" -t one --envelope --errors dead.ndjson < in
+	assert_success
+	assert_equal "$(cat dead.ndjson)" "$(sed -n '1p;3p' in)"
+	assert_equal "$(grep -c 'lone surrogate' <<< "$stderr")" 2
+	printf '%s\n' '{"k":"\ud800"}' > keyed
+	run --separate-stderr kpub -b "$BROKERS" -t one --key-field k --errors dead2.ndjson < keyed
+	assert_equal "$(cat dead2.ndjson)" "$(cat keyed)"
+	# The one message sent holds U+FFFD as UTF-8, once.
+	run ksub -b "$BROKERS" -t one -e
+	assert_output $'\xef\xbf\xbd'
+}
+
+@test "kpub: an envelope's partition out of range is said to be, with the range" {
+	printf '%s\n' '{"partition":-5,"value":1}' '{"partition":2147483648,"value":2}' '{"partition":1.5,"value":3}' > in
+	run --separate-stderr kpub -b "$BROKERS" -t one --envelope < in
+	assert_failure 65
+	assert_equal "$(grep -c 'partition -5 is out of range (0 to 2147483647)' <<< "$stderr")" 1
+	assert_equal "$(grep -c 'partition 2147483648 is out of range (0 to 2147483647)' <<< "$stderr")" 1
+	assert_equal "$(grep -c 'partition is not a whole number' <<< "$stderr")" 1
+}
+
+@test "kpub: a topic name Kafka would refuse is refused with status 64, by name" {
+	long=$(printf 'a%.0s' $(seq 250))
+	for t in '' . .. ../../etc 'a b' "$long"; do
+		run --separate-stderr kpub -b "$BROKERS" -t "$t" <<< 'x'
+		assert_failure 64
+		[[ "$stderr" == *"-t '$t': not a Kafka topic name"* ]]
+	done
+	# 249 characters of every legal kind are a name.
+	ok=$(printf 'a%.0s' $(seq 246))._-
+	run kpub -b "$BROKERS" -t "$ok" <<< 'x'
+	assert_success
+	# An envelope's topic is checked too: that line is bad, the others go.
+	printf '%s\n' '{"topic":"","value":1}' '{"topic":"../x","value":2}' '{"topic":"one","value":3}' > in
+	run --separate-stderr kpub -b "$BROKERS" --envelope < in
+	assert_failure 65
+	assert_equal "$(grep -c 'is not a Kafka topic name' <<< "$stderr")" 2
+	run ksub -b "$BROKERS" -t one -e
+	assert_output 3
+}

@@ -459,3 +459,15 @@ small_retained() {
 	assert_equal "$rc" 0
 	assert_equal "$(wc -l < one)" "$(kcat -C -b "$BROKERS" -t t -p 1 -e -q | wc -l)"
 }
+
+@test "ksub: a topic name Kafka would refuse is refused with status 64, by name" {
+	long=$(printf 'a%.0s' $(seq 250))
+	for t in '' . .. ../../etc 'a/b' "$long"; do
+		run --separate-stderr ksub -b 127.0.0.1:1 -e -t "$t"
+		assert_failure 64
+		[[ "$stderr" == *"topic '$t': not a Kafka topic name"* ]]
+	done
+	run --separate-stderr ksub -b 127.0.0.1:1 -e ok ..
+	assert_failure 64
+	[[ "$stderr" == *"topic '..': not a Kafka topic name: it is '.' or '..'"* ]]
+}

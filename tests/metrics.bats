@@ -288,3 +288,156 @@ print("\n".join(lines))
 			{ echo "not a log object: $line"; false; }
 	done <<< "$stderr"
 }
+
+# --- a flooded metrics port (libmicrohttpd's limits, src/lib/metrics.c) ---
+
+# The connection cap the flood tests give every server
+# ($TXSTREAM_METRICS_CONNECTIONS), small to keep them fast, and the
+# descriptors a program may open for other reasons meanwhile.
+FLOOD_CAP=8
+FD_SLACK=12
+SLOW=$BATS_TEST_DIRNAME/helpers/slow_reader.py
+
+# wait_up PORT: until /metrics answers there (10 s at most).
+wait_up() {
+	local _
+	for _ in $(seq 100); do
+		curl -sf -o /dev/null "http://127.0.0.1:$1/metrics" && return 0
+		sleep 0.1
+	done
+	echo "nothing answers /metrics on :$1" >&2
+	return 1
+}
+
+# flood PID PORT: 2x the cap of idle connections and 200 slowloris ones
+# for 2 s. Sets FDS_BEFORE and, from metrics_flood.py, MAX_FDS (during the
+# flood), SCRAPE_MS and SCRAPE_STATUS (/metrics once it ended).
+flood() {
+	FDS_BEFORE=$(find "/proc/$1/fd" -mindepth 1 | wc -l)
+	$PY "$BATS_TEST_DIRNAME/helpers/metrics_flood.py" "$2" "$1" --idle $((2 * FLOOD_CAP)) --slow 200 \
+		--seconds 2 > flood.out
+	cat flood.out
+	MAX_FDS=$(awk '$1 == "max_fds" { print $2 }' flood.out)
+	SCRAPE_MS=$(awk '$1 == "scrape_ms" { print $2 }' flood.out)
+	SCRAPE_STATUS=$(awk '$1 == "scrape_status" { print $2 }' flood.out)
+	echo "descriptors: $FDS_BEFORE before, $MAX_FDS at most during the flood"
+}
+
+# The checks every flood test makes once the flood is over.
+assert_flood_held() {
+	assert_equal "$SCRAPE_STATUS" 200
+	assert [ "$SCRAPE_MS" -lt 1000 ]
+	assert [ "$MAX_FDS" -le $((FDS_BEFORE + FLOOD_CAP + FD_SLACK)) ]
+}
+
+@test "metrics: txgen's stream is exact while its metrics port is flooded" {
+	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
+	port=$(free_port)
+	txgen -s 7 -n 2000 --start-time 1700000000 --time-rate 30 -r 0 > expected
+	# Started with a low soft descriptor limit, which the server raises to the hard one.
+	(ulimit -S -n 256 && exec txgen -s 7 -n 2000 --start-time 1700000000 --time-rate 30 -r 500 \
+		--metrics-addr "127.0.0.1:$port" > out) &
+	pid=$!
+	PIDS+=("$pid")
+	wait_up "$port"
+	assert_equal "$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")" "$(ulimit -H -n)"
+	flood "$pid" "$port"
+	assert_flood_held
+	wait "$pid"
+	cmp out expected
+}
+
+@test "metrics: jagg's aggregates are exact while its metrics port is flooded" {
+	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
+	port=$(free_port)
+	txgen -s 8 -n 4000 -r 0 > sent
+	$PY "$BATS_TEST_DIRNAME/helpers/jagg_ref.py" -g merchantId total=sum:amount count < sent > expected
+	$PY "$SLOW" 100 0.1 < sent |
+		jagg -g merchantId total=sum:amount count --checkpoint cp.json --checkpoint-interval 0.2s \
+			--metrics-addr "127.0.0.1:$port" > out &
+	pid=$!
+	PIDS+=("$pid")
+	wait_up "$port"
+	flood "$pid" "$port"
+	assert_flood_held
+	wait "$pid"
+	# The last record per merchant, as written (jq would reformat the numbers).
+	$PY -c '
+import json, sys
+last = {json.loads(l)["merchantId"]: l.rstrip("\n") for l in sys.stdin}
+print("\n".join(last[k] for k in sorted(last)))' < out > got
+	diff got expected
+}
+
+@test "metrics: kpub delivers exactly what it read while its metrics port is flooded" {
+	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
+	port=$(free_port)
+	start_broker -T tx:1
+	txgen -s 9 -n 4000 -r 0 > sent
+	$PY "$SLOW" 100 0.1 < sent | kpub -b "$BROKERS" -t tx --metrics-addr "127.0.0.1:$port" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_up "$port"
+	flood "$pid" "$port"
+	assert_flood_held
+	wait "$pid"
+	ksub -b "$BROKERS" -t tx -e > got
+	cmp got sent
+}
+
+@test "metrics: ksub writes exactly what was sent while its metrics port is flooded" {
+	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
+	port=$(free_port)
+	start_broker -T tx:1
+	txgen -s 10 -n 4000 -r 0 > sent
+	ksub -b "$BROKERS" -t tx -c 4000 --metrics-addr "127.0.0.1:$port" > got &
+	pid=$!
+	PIDS+=("$pid")
+	wait_up "$port"
+	$PY "$SLOW" 100 0.1 < sent | kpub -b "$BROKERS" -t tx &
+	PIDS+=($!)
+	flood "$pid" "$port"
+	assert_flood_held
+	wait "$pid"
+	cmp got sent
+}
+
+@test "metrics: kbroker carries a stream exactly while its metrics port is flooded" {
+	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
+	port=$(free_port)
+	start_broker -T tx:1 --metrics-addr "127.0.0.1:$port"
+	txgen -s 11 -n 4000 -r 0 > sent
+	wait_up "$port"
+	$PY "$SLOW" 100 0.1 < sent | kpub -b "$BROKERS" -t tx &
+	PIDS+=($!)
+	flood "$KBROKER_PID" "$port"
+	assert_flood_held
+	ksub -b "$BROKERS" -t tx -c 4000 > got
+	cmp got sent
+}
+
+@test "metrics: a request that is not HTTP is answered or closed within seconds" {
+	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
+	port=$(free_port)
+	txgen -r 10 --metrics-addr "127.0.0.1:$port" > /dev/null &
+	PIDS+=($!)
+	wait_up "$port"
+	# Garbage with and without a line end, and a method the server does not serve.
+	for req in '\x16\x03\x01\x00\xa5\x01\x00\x00' 'garbage garbage\r\n\r\n' 'POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'; do
+		run $PY -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+start = time.monotonic()
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print("closed after %.1f s: %r" % (time.monotonic() - start, data[:40]))
+' "$port" "$req"
+		assert_success
+		[[ "$output" =~ ^closed\ after\ [0-4]\. ]]
+	done
+}

@@ -623,3 +623,28 @@ setup() {
 	done
 	[ "$n" -ge 8 ]
 }
+
+@test "monitoring: metrics are published on loopback or the compose network only, by default" {
+	run "$PY" - <<-'EOF'
+		import glob, re, sys, yaml
+		s = yaml.safe_load(open("docker-compose.yml"))["services"]
+		bad = []
+		# Endpoints without authentication: Prometheus, Alertmanager, each --metrics-addr.
+		for n in ("prometheus", "alertmanager"):
+		    for p in s[n].get("ports", []):
+		        # HOST:HOST_PORT:PORT, where an unset ${VAR:-default} takes its default.
+		        host = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(p)).rsplit(":", 2)
+		        if len(host) != 3 or host[0] != "127.0.0.1":
+		            bad.append("%s: %s is published on every host address" % (n, p))
+		for n, svc in s.items():
+		    if "--metrics-addr" in str(svc.get("command", "")) and svc.get("ports"):
+		        bad.append(n + ": publishes its --metrics-addr ports")
+		for f in glob.glob("scripts/systemd/*"):
+		    for addr in re.findall(r"--metrics-addr[ =](\S+)", open(f).read()):
+		        if not addr.startswith("127.0.0.1:"):
+		            bad.append("%s: --metrics-addr %s is not loopback" % (f, addr))
+		print("\n".join(bad))
+		sys.exit(1 if bad else 0)
+	EOF
+	assert_success
+}

@@ -38,6 +38,13 @@ fail:
 	return -1;
 }
 
+int
+afile_open_append(const char *path)
+{
+	/* 0600 is below any umask, so the umask cannot widen it. */
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 /* fsync the directory holding path, so a rename into it is durable. */
 static int
 sync_dir(const char *path)

@@ -56,11 +56,13 @@ void diag_badline(const char *source, unsigned long long line, const char *fmt, 
 void diag_badline_flush(void);
 
 /*
- * Contract 1's exit status for bad lines: EX_DATAERR when some went
- * nowhere (said on stderr: "N bad lines VERB (--errors FILE keeps
- * them)") or when --strict met one, else EX_OK.
+ * The exit status for bad lines (record streams, txstream(7)): EX_DATAERR
+ * when some went nowhere (said on stderr: "N bad lines VERB (--errors
+ * FILE keeps them)", or, when errors_path names the --errors file, that
+ * they were too long to copy there) or when --strict met one, else EX_OK.
  */
-int diag_badlines_status(unsigned long long bad, unsigned long long unsaved, int strict, const char *verb);
+int diag_badlines_status(unsigned long long bad, unsigned long long unsaved, int strict, const char *verb,
+    const char *errors_path);
 
 /* Print an error and exit with a sysexits.h status. For main() only. */
 noreturn void diag_exit(int status, const char *fmt, ...)

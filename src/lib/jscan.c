@@ -83,6 +83,20 @@ hexval(int c)
 	return -1;
 }
 
+static uint32_t
+hex4(const char *p)
+{
+	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+}
+
+/* Is p a \u escape with four hex digits before end? */
+static bool
+is_hex4(const unsigned char *p, const unsigned char *end)
+{
+	return end - p >= 6 && hexval(p[2]) >= 0 && hexval(p[3]) >= 0 && hexval(p[4]) >= 0 &&
+	    hexval(p[5]) >= 0;
+}
+
 /*
  * One UTF-8 sequence of 2 to 4 bytes at p (first byte >= 0x80): its
  * length, or 0 when malformed, overlong, a surrogate or above U+10FFFF.
@@ -192,6 +206,7 @@ static const char *
 scan_string_rest(struct scanner *sc, const unsigned char *p, bool *escaped)
 {
 	const unsigned char *end = (const unsigned char *)sc->end;
+	uint32_t cp, lo;
 
 	for (;;) {
 		/* The common case: printable ASCII, 8 bytes at a time. */
@@ -226,9 +241,20 @@ special:
 				p += 2;
 				continue;
 			case 'u':
-				if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
-				    hexval(p[4]) < 0 || hexval(p[5]) < 0)
+				if (!is_hex4(p, end))
 					return fail(sc, (const char *)p, "bad \\u escape in a string");
+				/*
+				 * A surrogate only as half of a pair: a lone one names no
+				 * character, and decoding it as U+FFFD would make "\ud800",
+				 * "\udc00" and "\ufffd" one value (one group in jagg).
+				 */
+				cp = hex4((const char *)p + 2);
+				if (cp >= 0xd800 && cp <= 0xdfff) {
+					if (cp >= 0xdc00 || !is_hex4(p + 6, end) || p[6] != '\\' || p[7] != 'u' ||
+					    (lo = hex4((const char *)p + 8)) < 0xdc00 || lo > 0xdfff)
+						return fail(sc, (const char *)p, "lone surrogate \\u escape in a string");
+					p += 6;
+				}
 				p += 6;
 				continue;
 			default:
@@ -554,12 +580,6 @@ put_utf8(char *dst, uint32_t cp)
 	return 4;
 }
 
-static uint32_t
-hex4(const char *p)
-{
-	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
-}
-
 size_t
 jscan_string(const struct jspan *v, char *dst)
 {
@@ -596,7 +616,7 @@ jscan_string(const struct jspan *v, char *dst)
 			}
 		}
 		if (cp >= 0xd800 && cp <= 0xdfff)
-			cp = 0xfffd;
+			cp = 0xfffd;	/* a lone surrogate: refused by jscan(), so not from a scan */
 		o += put_utf8(o, cp);
 	}
 	return (size_t)(o - dst);

@@ -5,7 +5,8 @@
  * around it allowed) and, on the way, notes where the values at a few
  * dotted paths ("userId", "value.amount") are, without building a tree
  * and without allocating: the hot path of a filter that needs two fields
- * out of every line. Strings must be valid UTF-8 with well-formed escapes,
+ * out of every line. Strings must be valid UTF-8 with well-formed escapes
+ * (a \u surrogate escape only as half of a pair: "\ud800" is refused),
  * numbers follow the JSON grammar, nesting deeper than JSCAN_MAX_DEPTH is
  * refused. Paths descend through objects only, not arrays. When a key is
  * repeated, the last value wins (as in json-c).
@@ -63,7 +64,8 @@ int jscan(const char *s, size_t len, const struct jpath *paths, size_t npaths,
 /*
  * Decode a JT_STRING span into dst (at most span->len bytes are needed);
  * returns the decoded length. The span must come from a successful scan.
- * A lone surrogate escape becomes U+FFFD.
+ * It never holds a lone surrogate: jscan() refuses a surrogate escape
+ * that is not half of a pair, so the result is always UTF-8.
  */
 size_t jscan_string(const struct jspan *v, char *dst);
 

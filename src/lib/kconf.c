@@ -225,3 +225,22 @@ kconf_reach(rd_kafka_t *rk, double timeout)
 	diag_err("cannot reach the brokers %s: %s", list, rd_kafka_err2str(e));
 	return -1;
 }
+
+int
+kconf_topic_check(const char *name, size_t len, char *why, size_t whysize)
+{
+	static const char legal[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	size_t i;
+
+	if (len == 0)
+		snprintf(why, whysize, "is empty");
+	else if (len > KCONF_TOPIC_MAX)
+		snprintf(why, whysize, "is %zu characters long, more than %d", len, KCONF_TOPIC_MAX);
+	else if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		snprintf(why, whysize, "is '.' or '..'");
+	else if ((i = strspn(name, legal)) < len)
+		snprintf(why, whysize, "has a character other than A-Z a-z 0-9 . _ - at byte %zu", i + 1);
+	else
+		return 0;
+	return -1;
+}

@@ -56,4 +56,13 @@ void kconf_destroy(struct kconf *k);
  */
 int kconf_reach(rd_kafka_t *rk, double timeout);
 
+/*
+ * Is name a topic name Kafka accepts: 1 to KCONF_TOPIC_MAX characters of
+ * [A-Za-z0-9._-], not "." or ".."? A broker refuses any other (the mock
+ * cluster would create it, and nothing could read it back). Returns 0,
+ * or -1 with a reason ("is empty", ...) in why.
+ */
+#define KCONF_TOPIC_MAX 249
+int kconf_topic_check(const char *name, size_t len, char *why, size_t whysize);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 
@@ -16,6 +17,25 @@
 #include "metrics.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/*
+ * The server must never take the descriptors the data path needs
+ * (checkpoints, --errors, offsets files, Kafka sockets), whoever connects:
+ * Prometheus needs one connection, a person a few more. So connections
+ * are capped at METRICS_MAX_CONNECTIONS, and at most 1/METRICS_FD_SHARE
+ * of the descriptor limit (raised to the hard limit first); the ones
+ * beyond wait in the kernel's listen queue, which costs no descriptor.
+ * A connection quiet for METRICS_TIMEOUT_S is closed, so idle clients
+ * and requests that are not HTTP free their slot; a request's headers may
+ * take METRICS_REQUEST_BYTES at most, which bounds how long a client
+ * sending a byte at a time holds one.
+ */
+#define METRICS_MAX_CONNECTIONS 32
+#define METRICS_FD_SHARE 8
+#define METRICS_TIMEOUT_S 3
+#define METRICS_REQUEST_BYTES 8192
+/* Lowers the cap (never raises it): for tests, or a host short of descriptors. */
+#define METRICS_CONNECTIONS_ENV "TXSTREAM_METRICS_CONNECTIONS"
 
 const double metric_latency_buckets[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -374,8 +394,19 @@ answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	size_t len;
 
 	(void)cls, (void)version, (void)upload, (void)upload_size, (void)con_cls;
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return MHD_NO;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		/* Answered, then closed: a client that sent anything else learns why at once. */
+		static const char not_allowed[] = "txstream: only GET and HEAD are served here\n";
+
+		if (!(r = MHD_create_response_from_buffer(sizeof(not_allowed) - 1, (void *)not_allowed,
+		    MHD_RESPMEM_PERSISTENT)))
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+		rc = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+		MHD_destroy_response(r);
+		return rc;
+	}
 	if (strcmp(url, "/metrics") == 0 && (text = metrics_render(&len))) {
 		r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
@@ -392,6 +423,46 @@ answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	return rc;
 }
 
+/*
+ * The soft descriptor limit, raised to the hard one (the usual soft limit,
+ * 1024, is what a flood of connections or a busy broker list runs into).
+ * Nothing in txstream uses select(2), so descriptors past FD_SETSIZE are fine.
+ */
+static rlim_t
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur != rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	return rl.rlim_cur;
+}
+
+unsigned
+metrics_connection_cap(void)
+{
+	rlim_t limit = raise_nofile();
+	unsigned cap = METRICS_MAX_CONNECTIONS;
+	const char *env = getenv(METRICS_CONNECTIONS_ENV);
+	char *end;
+
+	if (limit != RLIM_INFINITY && limit / METRICS_FD_SHARE < cap)
+		cap = (unsigned)(limit / METRICS_FD_SHARE);
+	if (env && *env) {
+		unsigned long n = strtoul(env, &end, 10);
+
+		if (*end == '\0' && n > 0 && n < cap)
+			cap = (unsigned)n;
+	}
+	return cap > 0 ? cap : 1;
+}
+
 int
 metrics_serve(const char *addr, char *why, size_t whysize)
 {
@@ -400,7 +471,12 @@ metrics_serve(const char *addr, char *why, size_t whysize)
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
 	size_t hlen;
 	int e;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/*
+	 * poll, not select: a descriptor past 1023 must not stop the server. Not
+	 * epoll either: with a connection limit, libmicrohttpd 0.9.75 stops
+	 * answering for good once a flood at the limit has gone.
+	 */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD, cap = metrics_connection_cap();
 	sigset_t all, old;
 
 	if (!colon || !colon[1] || (size_t)(colon - addr) >= sizeof(host)) {
@@ -424,14 +500,18 @@ metrics_serve(const char *addr, char *why, size_t whysize)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_END);
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_CONNECTION_LIMIT, cap,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_REQUEST_BYTES,
+	    MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	freeaddrinfo(ai);
 	if (!daemon_) {
 		snprintf(why, whysize, "%s: cannot listen there (in use, or not an address of this host)", addr);
 		return -1;
 	}
-	diag_info("metrics on http://%s/metrics", addr);
+	diag_info("metrics on http://%s/metrics (at most %u connections)", addr, cap);
 	return 0;
 }
 

@@ -68,8 +68,21 @@ extern const size_t metric_latency_nbuckets;
 void metrics_on_scrape(void (*fn)(void *), void *arg);
 
 /*
+ * How many connections the server holds at once: METRICS_MAX_CONNECTIONS,
+ * less on a host with few descriptors, less again when
+ * $TXSTREAM_METRICS_CONNECTIONS says so. Raises the soft RLIMIT_NOFILE to
+ * the hard limit as a side effect (metrics_serve() calls it).
+ */
+unsigned metrics_connection_cap(void);
+
+/*
  * Serve /metrics on addr, "HOST:PORT" ("[::1]:9100", ":9100" for every
- * address). Returns 0, or -1 with a reason in why.
+ * address). Idle connections are closed after a few seconds, requests
+ * that are not HTTP are answered or closed, and connections are capped
+ * (metrics_connection_cap()), so a client can never take the descriptors
+ * the data path needs. No authentication: bind to loopback, or put a
+ * reverse proxy with TLS and authentication in front. Returns 0, or -1
+ * with a reason in why.
  */
 int metrics_serve(const char *addr, char *why, size_t whysize);
 /* --metrics-addr as every program takes it: nothing when addr is NULL; -1 once the reason is reported. */

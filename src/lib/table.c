@@ -29,6 +29,9 @@ table_grow(struct table *t, size_t n)
 static int
 add(struct table *t, const char *s, size_t n)
 {
+	/* Nothing to add: the row may have no buffer yet, and memcpy must not see NULL. */
+	if (n == 0)
+		return 0;
 	if (table_grow(t, n) < 0)
 		return -1;
 	memcpy(t->row + t->len, s, n);
@@ -39,6 +42,8 @@ add(struct table *t, const char *s, size_t n)
 static int
 pad(struct table *t, size_t n)
 {
+	if (n == 0)
+		return 0;	/* as in add(): no memset on a row without a buffer */
 	if (table_grow(t, n) < 0)
 		return -1;
 	memset(t->row + t->len, ' ', n);

@@ -72,6 +72,12 @@
  *    more only by an empty container (no members) at the 65th level,
  *    since json-c checks depth on a member, not on the bracket. Only that
  *    is allowed, rewritten as "0" and spaces.
+ * 8. Lone surrogate escapes ("\ud800", "\udc00", a high one not followed
+ *    by a low one): json-c 0.16 accepts them, even in strict mode, and
+ *    decodes each as U+FFFD (EF BF BD). jscan refuses them, so that
+ *    "\ud800" and "\ufffd" are not one value. Only a \u escape of a
+ *    surrogate is allowed, rewritten as "\ufffd", which both accept and
+ *    decode alike.
  *
  * Where the field comparison is restricted:
  *
@@ -272,6 +278,27 @@ number_quirk(char *s, size_t n, size_t k)
 	return ok;
 }
 
+static int
+hexdigit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Quirk 8: a \u escape of a surrogate at k; rewritten as \ufffd. */
+static bool
+surrogate_quirk(char *s, size_t n, size_t k)
+{
+	if (n - k < 6 || s[k] != '\\' || s[k + 1] != 'u' || !hexdigit(s[k + 2]) || !hexdigit(s[k + 3]) ||
+	    !hexdigit(s[k + 4]) || !hexdigit(s[k + 5]))
+		return false;
+	unsigned long cp = strtoul((char[5]){ s[k + 2], s[k + 3], s[k + 4], s[k + 5], 0 }, NULL, 16);
+
+	if (cp < 0xd800 || cp > 0xdfff)
+		return false;
+	memcpy(s + k + 2, "fffd", 4);
+	return true;
+}
+
 /* Rewrite the quirk that explains jscan's error, chosen by its reason; false if none does. */
 static bool
 rewrite_quirk(char *s, size_t n, const struct jscan_error *err)
@@ -292,6 +319,8 @@ rewrite_quirk(char *s, size_t n, const struct jscan_error *err)
 		s[k] = ' ';
 		return true;
 	}
+	if (strstr(err->reason, "surrogate"))
+		return surrogate_quirk(s, n, k);
 	if (strstr(err->reason, "object key"))
 		return quoted_key_quirk(s, n, k);
 	if (strstr(err->reason, "deep"))
