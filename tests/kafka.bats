@@ -232,31 +232,34 @@ EOF
 
 @test "kafka: ksub -o s@MS starts each partition at its first message at or after that time" {
 	start_broker -T ts:2
-	# 100 messages with CreateTime 1700000000000 + i s, i = 0..99, on two
-	# partitions, by python3-kafka.
-	$PY - "$BROKERS" <<'EOF'
+	# 100 messages with CreateTime t0 + i s, i = 0..99, on two partitions,
+	# by python3-kafka. t0 is recent: older messages would be past the
+	# topic's retention (7 days) and deleted at once.
+	t0=$(( ($(date +%s) - 1000) * 1000 ))
+	$PY - "$BROKERS" "$t0" <<'PY'
 import sys
 from kafka import KafkaProducer
 p = KafkaProducer(bootstrap_servers=sys.argv[1].split(","))
+t0 = int(sys.argv[2])
 for i in range(100):
-    p.send("ts", value=b"%d" % i, partition=i % 2, timestamp_ms=1700000000000 + i * 1000)
+    p.send("ts", value=b"%d" % i, partition=i % 2, timestamp_ms=t0 + i * 1000)
 p.flush()
-EOF
-	run ksub -b "$BROKERS" -t ts -e -o s@1700000050000
+PY
+	run ksub -b "$BROKERS" -t ts -e -o "s@$((t0 + 50000))"
 	assert_success
 	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -n | tr '\n' ' ')" "$(seq 50 99 | tr '\n' ' ')"
 	# Between two messages: from the next one on.
-	run ksub -b "$BROKERS" -t ts -e -o s@1700000089500 --envelope
+	run ksub -b "$BROKERS" -t ts -e -o "s@$((t0 + 89500))" --envelope
 	assert_success
 	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .value | sort -n | tr '\n' ' ')" "$(seq 90 99 | tr '\n' ' ')"
-	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .timestamp | sort -n | head -1)" 1700000090000
+	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .timestamp | sort -n | head -1)" "$((t0 + 90000))"
 	# After the last message: nothing, and no error.
-	run ksub -b "$BROKERS" -t ts -e -o s@1800000000000
+	run ksub -b "$BROKERS" -t ts -e -o "s@$((t0 + 200000))"
 	assert_success
 	assert_output ""
 	# The same start as kcat's -o s@ (librdkafka's offsets-for-times too).
-	assert_equal "$(ksub -b "$BROKERS" -t ts -e -o s@1700000050000 | sort -n)" \
-		"$(kcat -C -b "$BROKERS" -t ts -e -q -o s@1700000050000 | sort -n)"
+	assert_equal "$(ksub -b "$BROKERS" -t ts -e -o "s@$((t0 + 50000))" | sort -n)" \
+		"$(kcat -C -b "$BROKERS" -t ts -e -q -o "s@$((t0 + 50000))" | sort -n)"
 }
 
 @test "kafka: every broker stopped: kpub exits 69, ksub exits 69, naming the brokers" {
