@@ -187,3 +187,15 @@ stop_broker() {
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# stop_pids SIGNAL: in teardown, stop what a test started in the
+# background and listed in PIDS, then reap it.
+stop_pids() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "-$1" "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+}

@@ -29,13 +29,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids KILL
 }
 
 admin() {
@@ -84,44 +78,45 @@ assert_exactly_once() {
 	assert_success
 }
 
-@test "kafka: the leader's broker killed -9 amid 200,000 records at full speed: each arrives exactly once" {
+# fault_amid_200k SEED FAULT...: 200,000 txgen records at full speed
+# into a new topic ft of 5 partitions; once 20,000 are in, FAULT runs
+# with the broker that leads partition 0 as its last argument (in
+# $victim too). kpub must exit 0 and every record be there exactly once.
+fault_amid_200k() {
+	local seed=$1 pid rc=0
+	shift
 	start_broker -T ft:5
-	txgen -s 31 -r 0 -n 200000 > sent
+	txgen -s "$seed" -r 0 -n 200000 > sent
 	victim=$(leader_of ft 0)
 	kpub -b "$BROKERS" -t ft --key-field userId sent 2> kpub.err &
 	pid=$!
 	PIDS+=("$pid")
 	wait_until 60 at_least ft 20000
-	kafka kill "$victim"
-	rc=0
+	"$@" "$victim"
 	wait "$pid" || rc=$?
 	cat kpub.err
 	assert_equal "$rc" 0
+	assert_exactly_once sent ft
+}
+
+# The fault itself lasts 10 s; the cluster fences the broker after
+# broker.session.timeout.ms (9 s) and moves its leaders.
+freeze_10s() {
+	kafka pause "$1"
+	sleep 10
+	kafka resume "$1"
+}
+
+@test "kafka: the leader's broker killed -9 amid 200,000 records at full speed: each arrives exactly once" {
+	fault_amid_200k 31 kafka kill
 	# Partition 0 has a new leader, from the replicas still in sync.
 	run leader_of ft 0
 	refute_output "$victim"
-	assert_exactly_once sent ft
 	kafka restart "$victim"
 }
 
 @test "kafka: the leader's broker frozen (SIGSTOP) for 10 s amid 200,000 records: each arrives exactly once" {
-	start_broker -T ft:5
-	txgen -s 32 -r 0 -n 200000 > sent
-	victim=$(leader_of ft 0)
-	kpub -b "$BROKERS" -t ft --key-field userId sent 2> kpub.err &
-	pid=$!
-	PIDS+=("$pid")
-	wait_until 60 at_least ft 20000
-	kafka pause "$victim"
-	# The fault itself lasts 10 s; the cluster fences the broker after
-	# broker.session.timeout.ms (9 s) and moves its leaders.
-	sleep 10
-	kafka resume "$victim"
-	rc=0
-	wait "$pid" || rc=$?
-	cat kpub.err
-	assert_equal "$rc" 0
-	assert_exactly_once sent ft
+	fault_amid_200k 32 freeze_10s
 }
 
 # The active controller's node name, by Kafka's own kafka-metadata-quorum
@@ -162,6 +157,17 @@ controller_other_than() {
 	kafka restart "$old"
 }
 
+lines_at_least() {
+	[ "$(wc -l < "$1")" -ge "$2" ]
+}
+
+# offsets_written_at_least N FILE...: envelopes of N distinct messages.
+offsets_written_at_least() {
+	local n=$1
+	shift
+	[ "$(cat "$@" | jq -r '"\(.partition) \(.offset)"' | sort -u | wc -l)" -ge "$n" ]
+}
+
 # Each member's last assignment, in its -v log, was two partitions.
 each_holds_two() {
 	local f
@@ -185,13 +191,13 @@ each_holds_two() {
 	txgen -s 34 -r 4000 -n 60000 | tee sent | kpub -b "$BROKERS" -t g --key-field userId &
 	prod=$!
 	PIDS+=("$prod")
-	wait_until 60 bash -c '[ "$(wc -l < m2.out)" -ge 3000 ]'
+	wait_until 60 lines_at_least m2.out 3000
 	kill -KILL "$pid2"
 	ksub -b "$BROKERS" "${group[@]}" > m4.out 2> m4.err &
 	PIDS+=("$!")
 	pid4=$!
 	wait "$prod"
-	wait_until 120 bash -c '[ "$(cat m1.out m2.out m3.out m4.out | jq -r "\"\(.partition) \(.offset)\"" | sort -u | wc -l)" -ge 60000 ]'
+	wait_until 120 offsets_written_at_least 60000 m1.out m2.out m3.out m4.out
 	kill -TERM "$pid1" "$pid3" "$pid4"
 	wait "$pid1" "$pid3" "$pid4"
 	# Nothing lost: every message of the topic was written by a member.
@@ -315,6 +321,11 @@ PY
 	assert_output "6 of 6 nodes alike"
 }
 
+# low_offset_is TOPIC N: partition 0 of TOPIC starts at offset N.
+low_offset_is() {
+	[ "$(ksub -b "$BROKERS" -L -t "$1" | jq -s '.[1].partitions[0].low')" -eq "$2" ]
+}
+
 @test "kafka: a partition that time retention emptied is a gap too: ksub exits 65, or skips and counts it" {
 	# Kafka deletes even the segment being written once it is older than
 	# retention.ms: no message is left after the gap to reveal it, only
@@ -322,7 +333,7 @@ PY
 	start_broker
 	admin create gone 1 segment.bytes=1048576 retention.ms=2000
 	seq 1 5000 | kpub -b "$BROKERS" -t gone
-	wait_until 60 bash -c '[ "$(ksub -b "$1" -L -t gone | jq -s ".[1].partitions[0].low")" -eq 5000 ]' _ "$BROKERS"
+	wait_until 60 low_offset_is gone 5000
 	run --separate-stderr ksub -b "$BROKERS" -t gone -e -o 0
 	assert_failure 65
 	assert_output ""
@@ -331,4 +342,24 @@ PY
 	assert_success
 	assert_output ""
 	[[ "$stderr" == *"skipped 5000 messages"* ]]
+}
+
+@test "kafka: the topic names kpub and ksub refuse are the ones Kafka refuses" {
+	start_broker
+	long=$(printf 'x%.0s' $(seq 250))
+	for name in '' . .. ../../etc 'a b' "$long"; do
+		run kpub -b "$BROKERS" -t "$name" <<< x
+		assert_failure 64
+		run ksub -b "$BROKERS" -t "$name" -e
+		assert_failure 64
+		# Kafka's own answer, through python3-kafka's Admin client.
+		run admin create "$name" 1
+		assert_failure
+	done
+	for name in "${long%x}" A.b-c_9; do
+		run admin create "$name" 1
+		assert_success
+		run kpub -b "$BROKERS" -t "$name" <<< x
+		assert_success
+	done
 }

@@ -23,13 +23,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids TERM
 	stop_broker
 }
 
