@@ -114,8 +114,10 @@ setup() {
 
 @test "monitoring: Prometheus scrapes every --metrics-addr and JMX exporter of docker-compose.yml" {
 	run "$PY" - <<-'EOF'
-		import re, sys, yaml
-		compose = yaml.safe_load(open("docker-compose.yml"))["services"]
+		import re, subprocess, sys, yaml
+		# As compose resolves it: the Kafka nodes' env_file included.
+		compose = yaml.safe_load(subprocess.run(["docker-compose", "config"], check=True,
+		                                        capture_output=True, text=True).stdout)["services"]
 		prom = yaml.safe_load(open("monitoring/prometheus/prometheus.yml"))
 		targets = {}
 		for job in prom["scrape_configs"]:
@@ -506,20 +508,23 @@ setup() {
 
 @test "monitoring: docker-compose.yml has the seed's cluster and the pipeline's services" {
 	run "$PY" - <<-'EOF'
-		import sys, yaml
+		import subprocess, sys, yaml
 		s = yaml.safe_load(open("docker-compose.yml"))["services"]
+		# The environment as compose resolves it, kafka/*.env included.
+		resolved = yaml.safe_load(subprocess.run(["docker-compose", "config"], check=True,
+		                                         capture_output=True, text=True).stdout)["services"]
 		bad = []
 		need = ["controller-1", "controller-2", "controller-3", "kafka-1", "kafka-2", "kafka-3",
 		        "topics", "producer", "aggregator", "schema-registry", "redpanda-console",
 		        "prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana", "filebeat"]
 		bad += ["no service " + n for n in need if n not in s]
 		for n in need[:6]:
-		    e, role = s[n]["environment"], "controller" if n.startswith("controller") else "broker"
+		    e, role = resolved[n]["environment"], "controller" if n.startswith("controller") else "broker"
 		    want = {"CLUSTER_ID": "5L6g3nShT-eMCtK--X86sw", "KAFKA_PROCESS_ROLES": role,
-		            "KAFKA_DEFAULT_REPLICATION_FACTOR": 3, "KAFKA_MIN_INSYNC_REPLICAS": 2,
-		            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": 3,
-		            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": 3}
-		    bad += ["%s: %s is %r" % (n, k, e.get(k)) for k, v in want.items() if e.get(k) != v]
+		            "KAFKA_DEFAULT_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2",
+		            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "3",
+		            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "3"}
+		    bad += ["%s: %s is %r" % (n, k, e.get(k)) for k, v in want.items() if str(e.get(k)) != v]
 		    if s[n]["image"] != "apache/kafka:3.8.1":
 		        bad.append(n + ": image " + s[n]["image"])
 		    if role == "controller" and "KAFKA_ADVERTISED_LISTENERS" in e:
