@@ -204,9 +204,13 @@ wait_kafka_messages_in() {
 		sleep 0.1
 	done
 	out=$(sample "$ps" txstream_ksub_records_out_total)
-	# The lag is the messages not handed to ksub yet: at most all, at least those unwritten.
+	# The lag is the messages not handed to ksub yet: some, at most all.
+	# (Not "at most those unwritten": the gauge is librdkafka's statistics
+	# of up to a second ago, and ksub writes on meanwhile; on the real
+	# cluster it was seen at 2730 with all 3000 handed over.)
 	echo "lag $lag, written $out"
-	[ "$lag" -gt 0 ] && [ "$lag" -le $((3000 - out)) ]
+	[ "$lag" -gt 0 ]
+	[ "$lag" -le 3000 ]
 	# Once the reader reads, the lag falls to nothing.
 	wait_sample "$ps" 'txstream_ksub_consumer_lag_messages{topic="lag",partition="0"}' 0
 
@@ -397,6 +401,7 @@ print("\n".join(last[k] for k in sorted(last)))' < out > got
 }
 
 @test "metrics: kbroker carries a stream exactly while its metrics port is flooded" {
+	only_on kbroker "kbroker's own metrics port; the real cluster has none of txstream's"
 	export TXSTREAM_METRICS_CONNECTIONS=$FLOOD_CAP
 	port=$(free_port)
 	start_broker -T tx:1 --metrics-addr "127.0.0.1:$port"
