@@ -10,6 +10,7 @@
 # of make check: scripts/check runs it (make check TESTS=tests/deb.bats).
 # The debootstrap root is made once and kept in
 # ${XDG_CACHE_HOME:-~/.cache}/txstream/, so a second run copies it.
+# TXS_DEBIAN_MIRROR names another mirror than deb.debian.org.
 
 load helpers
 
@@ -52,10 +53,12 @@ base_root() {
 	mkdir -p "$CACHE"
 	exec {base_lock}> "$BASE.lock"
 	flock "$base_lock"
-	if [ ! -x "$BASE/usr/bin/apt-get" ]; then
-		rm -rf --one-file-system "$BASE.tmp"
+	# The stamp names what the root was made with: another list, another root.
+	if [ "$(cat "$BASE/.txstream-base" 2>/dev/null)" != "$SUITE $MIRROR $BASE_PACKAGES" ]; then
+		rm -rf --one-file-system "$BASE.tmp" "$BASE"
 		debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$BASE.tmp" "$MIRROR" \
 			> "$OUT/debootstrap.log" 2>&1 || { tail -20 "$OUT/debootstrap.log"; return 1; }
+		echo "$SUITE $MIRROR $BASE_PACKAGES" > "$BASE.tmp/.txstream-base"
 		mv "$BASE.tmp" "$BASE"
 	fi
 	if [ -z "$(find "$BASE/var/lib/apt/lists" -name '*_Packages' -mmin -1440 2>/dev/null)" ]; then
