@@ -62,13 +62,14 @@ produce() {
 }
 
 # The exact totals of every transaction sent so far (Python's decimal),
-# and those of the totals file, both sorted by merchant.
+# and those of the totals file, both sorted, as text: jq would read the
+# numbers as binary floating point.
 expected_totals() {
 	$PY "$REF" -g merchantId totalAmount=sum:amount transactionCount=count \
-		< "$BATS_TEST_TMPDIR/sent.ndjson" | jq -c -s 'sort_by(.merchantId)'
+		< "$BATS_TEST_TMPDIR/sent.ndjson" | sort
 }
 saved_totals() {
-	jq -c -s 'sort_by(.merchantId)' "$STATE/totals.ndjson"
+	sort "$STATE/totals.ndjson"
 }
 
 @test "cron: the crontab sets bash as SHELL and its commands hold no bare %" {
@@ -148,6 +149,6 @@ saved_totals() {
 	run cat "$report"
 	assert_line --index 0 merchantId,totalAmount,transactionCount
 	assert_equal "$(tail -n +2 "$report" | sort)" \
-		"$(expected_totals | jq -r '.[] | "\(.merchantId),\(.totalAmount),\(.transactionCount)"' | sort)"
+		"$(expected_totals | sed 's/^{"merchantId":"\([^"]*\)","totalAmount":\([^,]*\),"transactionCount":\([0-9]*\)}$/\1,\2,\3/')"
 	assert_equal "${#lines[@]}" 4
 }
