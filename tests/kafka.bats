@@ -245,12 +245,15 @@ EOF
 	$PY - "$BROKERS" "$t0" <<'PY'
 import sys
 from kafka import KafkaProducer
-p = KafkaProducer(bootstrap_servers=sys.argv[1].split(","))
+p = KafkaProducer(bootstrap_servers=sys.argv[1].split(","), acks="all", retries=5)
 t0 = int(sys.argv[2])
-for i in range(100):
-    p.send("ts", value=b"%d" % i, partition=i % 2, timestamp_ms=t0 + i * 1000)
+sent = [p.send("ts", value=b"%d" % i, partition=i % 2, timestamp_ms=t0 + i * 1000) for i in range(100)]
 p.flush()
+for f in sent:
+    f.get(timeout=30)    # raises if a message was not delivered
 PY
+	# Both partitions hold their 50, by kcat.
+	assert_equal "$(kcat -C -b "$BROKERS" -t ts -e -q | wc -l)" 100
 	run ksub -b "$BROKERS" -t ts -e -o "s@$((t0 + 50000))"
 	assert_success
 	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -n | tr '\n' ' ')" "$(seq 50 99 | tr '\n' ' ')"
