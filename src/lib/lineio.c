@@ -312,11 +312,28 @@ lw_reserve(struct lwriter *w, size_t n)
 int
 lw_write(struct lwriter *w, const void *p, size_t n)
 {
-	char *dst = lw_reserve(w, n);
+	const char *s = p;
 
-	if (!dst)
+	if (w->err) {
+		errno = w->err;
 		return -1;
-	memcpy(dst, p, n);
+	}
+	/*
+	 * More than the buffer has room for goes out through it a bufferful
+	 * at a time: one long token (a 100 MB string) must not grow the
+	 * buffer to its own size, a second copy of the line.
+	 */
+	while (n > w->cap - w->len) {
+		size_t k = w->cap - w->len;
+
+		memcpy(w->buf + w->len, s, k);
+		lw_commit(w, k);
+		s += k;
+		n -= k;
+		if (lw_flush(w) < 0)
+			return -1;
+	}
+	memcpy(w->buf + w->len, s, n);
 	lw_commit(w, n);
 	return 0;
 }
