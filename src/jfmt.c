@@ -144,7 +144,9 @@ struct run {
 	bool have_cols;
 	bool warned_extra;
 	bool header_done;
-	struct buf text, proj;
+	struct buf text;
+	char *field_key[MAX_FIELDS];	/* the -f paths as JSON strings, the members' keys */
+	size_t field_key_len[MAX_FIELDS];
 	/* --table: the first records, back to back, kept until they fix the widths */
 	struct buf sample;
 	size_t *sample_len, nsample;
@@ -257,30 +259,27 @@ rescan(struct run *R, const char *s, size_t len)
 static void
 write_json(struct run *R)
 {
-	const char *p = R->found[0].p;
-	size_t len = R->found[0].len;
+	struct jprint_member m[MAX_FIELDS];
+	size_t n = 0;
 
-	if (R->o->nfields > 0) {
-		/* The named fields alone, as members named by their paths: {"a":1,"b.c":2}. */
-		R->proj.len = 0;
-		buf_add(&R->proj, "{", 1);
-		for (size_t i = 0; i < R->o->nfields; i++) {
-			const struct jspan *f = &R->found[1 + i];
-			size_t n = strlen(R->o->field[i]);
-
-			if (f->type == JT_NONE)
-				continue;
-			if (R->proj.len > 1)
-				buf_add(&R->proj, ",", 1);
-			R->proj.len += jw_string(buf_room(&R->proj, jw_string_max(n)), R->o->field[i], n);
-			buf_add(&R->proj, ":", 1);
-			buf_add(&R->proj, f->p, f->len);
-		}
-		buf_add(&R->proj, "}", 1);
-		p = R->proj.p;
-		len = R->proj.len;
+	if (R->o->nfields == 0) {
+		jprint(&R->out, &R->style, R->found[0].p, R->found[0].len);
+		lw_write(&R->out, "\n", 1);
+		return;
 	}
-	jprint(&R->out, &R->style, p, len);
+	/*
+	 * The named fields alone, as members named by their paths:
+	 * {"a":1,"b.c":2}, written from the line where they are rather than
+	 * copied into an object's text first.
+	 */
+	for (size_t i = 0; i < R->o->nfields; i++) {
+		const struct jspan *f = &R->found[1 + i];
+
+		if (f->type == JT_NONE)
+			continue;
+		m[n++] = (struct jprint_member){ R->field_key[i], f->p, R->field_key_len[i], f->len };
+	}
+	jprint_members(&R->out, &R->style, m, n);
 	lw_write(&R->out, "\n", 1);
 }
 
@@ -709,9 +708,13 @@ setup_run(struct run *R, const struct options *o)
 	R->o = o;
 	R->npaths = 1;	/* path[0], no parts: the whole text */
 	for (size_t i = 0; i < o->nfields; i++) {
+		size_t n = strlen(o->field[i]);
+
 		jpath_parse(&R->path[R->npaths++], o->field[i]);
-		if (table_add_column(&R->t, o->field[i], strlen(o->field[i])) < 0)
+		if (table_add_column(&R->t, o->field[i], n) < 0)
 			out_of_memory();
+		R->field_key[i] = xrealloc(NULL, jw_string_max(n));
+		R->field_key_len[i] = jw_string(R->field_key[i], o->field[i], n);
 	}
 	R->have_cols = o->nfields > 0;
 	if (o->format == FMT_LIVE) {
@@ -799,7 +802,8 @@ main(int argc, char **argv)
 	free(R.sample.p);
 	free(R.sample_len);
 	free(R.text.p);
-	free(R.proj.p);
+	for (size_t i = 0; i < opt.nfields; i++)
+		free(R.field_key[i]);
 	for (size_t i = 0; i < opt.nfields_args; i++)
 		free(opt.fields_arg[i]);
 	lw_free(&R.out);
