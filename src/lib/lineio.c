@@ -11,7 +11,13 @@
 #include "lineio.h"
 #include "stop.h"
 
-#define LR_INITIAL_CAP (64u << 10)	/* bytes; grows by doubling to max */
+/*
+ * Bytes; grows by half to max. Reads fill the buffer with what follows
+ * the line too, so its size, not the line's, is what stays resident:
+ * growing by half keeps it within 1.5 times the longest line, where
+ * doubling came near twice.
+ */
+#define LR_INITIAL_CAP (64u << 10)
 
 int
 lr_open(struct lreader *r, const char *path, int delim, size_t max)
@@ -69,7 +75,7 @@ make_room(struct lreader *r)
 	}
 	if (r->buf && r->cap - r->end > 1)
 		return 0;
-	want = r->cap ? r->cap * 2 : r->initial_cap ? r->initial_cap : LR_INITIAL_CAP;
+	want = r->cap ? r->cap + r->cap / 2 : r->initial_cap ? r->initial_cap : LR_INITIAL_CAP;
 	if (want > r->max + 2)
 		want = r->max + 2;
 	if (want <= r->cap)
