@@ -287,58 +287,6 @@ write_json(struct run *R)
 
 /* --- CSV and TSV --- */
 
-/* A piece of a long cell's text, escaped for CSV (quoted: its quotes doubled) or TSV. */
-static void
-write_piece(struct run *R, const char *s, size_t n, bool csv)
-{
-	char *dst = lw_reserve(&R->out, CELL_CSV_MAX(n));
-
-	if (dst)
-		lw_commit(&R->out, csv ? cell_csv_doubled(dst, s, n) : cell_tsv(dst, s, n));
-}
-
-/*
- * A value's text as a cell. It is decoded a piece of CELL_PIECE bytes at
- * a time, so a value as long as the line never has a second copy: a
- * short one in one piece, escaped as a whole; a long one piece by piece,
- * after a first pass over its pieces for CSV to know whether to quote.
- */
-static void
-write_cell(struct run *R, const struct jspan *v, bool csv, bool alone)
-{
-	char *piece = buf_room(&R->text, CELL_PIECE), *dst;
-	struct cell_pieces it;
-	size_t n;
-	bool quoted = false;
-
-	cell_pieces_init(&it, v);
-	n = cell_piece(&it, piece, CELL_PIECE);
-	if (cell_pieces_done(&it)) {
-		if ((dst = lw_reserve(&R->out, CELL_CSV_MAX(n))))
-			lw_commit(&R->out, csv ? cell_csv(dst, piece, n, alone) : cell_tsv(dst, piece, n));
-		return;
-	}
-	if (csv) {
-		for (size_t k = n; k > 0 && !(quoted = cell_csv_quoted(piece, k));)
-			k = cell_piece(&it, piece, CELL_PIECE);
-		cell_pieces_init(&it, v);
-		n = cell_piece(&it, piece, CELL_PIECE);
-	}
-	if (!quoted) {
-		/* Unquoted CSV is the text as it is. */
-		for (; n > 0; n = cell_piece(&it, piece, CELL_PIECE))
-			if (csv)
-				lw_write(&R->out, piece, n);
-			else
-				write_piece(R, piece, n, false);
-		return;
-	}
-	lw_write(&R->out, "\"", 1);
-	for (; n > 0; n = cell_piece(&it, piece, CELL_PIECE))
-		write_piece(R, piece, n, true);
-	lw_write(&R->out, "\"", 1);
-}
-
 static void
 write_delimited(struct run *R, const struct jspan *cells)
 {
@@ -348,7 +296,9 @@ write_delimited(struct run *R, const struct jspan *cells)
 		if (i > 0)
 			lw_write(&R->out, csv ? "," : "\t", 1);
 		if (cells) {
-			write_cell(R, &cells[i], csv, R->t.ncols == 1);
+			if (cell_write(&R->out, &cells[i], csv, R->t.ncols == 1, buf_room(&R->text, CELL_PIECE),
+			    CELL_PIECE) < 0)
+				return;
 		} else {
 			const char *s = R->t.col[i].name;
 			size_t n = R->t.col[i].len;

@@ -7,6 +7,7 @@
 
 #include "cells.h"
 #include "jprint.h"
+#include "lineio.h"
 
 size_t
 cell_text(const struct jspan *v, char *dst)
@@ -180,6 +181,51 @@ cell_tsv(char *dst, const char *s, size_t n)
 		}
 	}
 	return (size_t)(o - dst);
+}
+
+/* A piece of a long cell's text, escaped for CSV (quoted: its quotes doubled) or TSV. */
+static int
+write_piece(struct lwriter *w, const char *s, size_t n, bool csv)
+{
+	char *dst = lw_reserve(w, CELL_CSV_MAX(n));
+
+	if (!dst)
+		return -1;
+	lw_commit(w, csv ? cell_csv_doubled(dst, s, n) : cell_tsv(dst, s, n));
+	return 0;
+}
+
+int
+cell_write(struct lwriter *w, const struct jspan *v, bool csv, bool alone, char *piece, size_t room)
+{
+	struct cell_pieces it;
+	char *dst;
+	size_t n;
+	bool quoted = false;
+	int rc = 0;
+
+	cell_pieces_init(&it, v);
+	n = cell_piece(&it, piece, room);
+	if (cell_pieces_done(&it)) {
+		if (!(dst = lw_reserve(w, CELL_CSV_MAX(n))))
+			return -1;
+		lw_commit(w, csv ? cell_csv(dst, piece, n, alone) : cell_tsv(dst, piece, n));
+		return 0;
+	}
+	/* A long text: for CSV, a first pass over its pieces says whether to quote it. */
+	if (csv) {
+		for (size_t k = n; k > 0 && !(quoted = cell_csv_quoted(piece, k));)
+			k = cell_piece(&it, piece, room);
+		cell_pieces_init(&it, v);
+		n = cell_piece(&it, piece, room);
+	}
+	if (quoted)
+		rc = lw_write(w, "\"", 1);
+	for (; n > 0 && rc == 0; n = cell_piece(&it, piece, room))
+		rc = csv && !quoted ? lw_write(w, piece, n) : write_piece(w, piece, n, csv);
+	if (quoted && rc == 0)
+		rc = lw_write(w, "\"", 1);
+	return rc;
 }
 
 /* The code point of the UTF-8 sequence at s (valid: it came from jscan); *len its bytes. */

@@ -10,8 +10,8 @@
  * written. Nothing is NUL-terminated.
  *
  * Widths come from wcwidth(3), which needs a UTF-8 LC_CTYPE: call
- * cell_locale() once at start. No allocation; the functions keep no
- * state, but the locale is the process's.
+ * cell_locale() once at start. No allocation but cell_write()'s writer's;
+ * the functions keep no state, but the locale is the process's.
  */
 #ifndef TXS_CELLS_H
 #define TXS_CELLS_H
@@ -53,6 +53,17 @@ size_t cell_csv(char *dst, const char *s, size_t n, bool alone);
 /* The parts of cell_csv() for a text in pieces: must it be quoted, and a piece with its quotes doubled. */
 bool cell_csv_quoted(const char *s, size_t n);
 size_t cell_csv_doubled(char *dst, const char *s, size_t n);
+
+struct lwriter;
+
+/*
+ * The value's text as a CSV cell (csv) or a TSV cell, written to w: as
+ * cell_csv() or cell_tsv() would write cell_text(), but decoded into
+ * piece, room bytes (at least CELL_PIECE_MIN) at a time, so that a value
+ * as long as its line is never copied whole. Returns 0, or -1 once w
+ * failed; w's buffer grows to CELL_CSV_MAX(room) at most.
+ */
+int cell_write(struct lwriter *w, const struct jspan *v, bool csv, bool alone, char *piece, size_t room);
 
 /* TSV as Miller and PostgreSQL's text format write it: tab, LF, CR and backslash as \t \n \r \\. */
 #define CELL_TSV_MAX(n) (2 * (n))
