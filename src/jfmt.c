@@ -52,6 +52,8 @@
 #define DEFAULT_INDENT 2
 #define MAX_FIELDS (JSCAN_MAX_PATHS - 2)	/* -f paths; the root and the --live key are paths too */
 #define WIDTH_MAX 10000			/* --widths entries */
+/* Bytes of a CSV or TSV cell's text decoded at a time: a longer value goes out in pieces. */
+#define CELL_PIECE (64u << 10)
 
 enum format { FMT_PRETTY, FMT_COMPACT, FMT_TABLE, FMT_CSV, FMT_TSV, FMT_LIVE };
 enum color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -144,7 +146,9 @@ struct run {
 	bool have_cols;
 	bool warned_extra;
 	bool header_done;
-	struct buf text, proj;
+	struct buf text;
+	char *field_key[MAX_FIELDS];	/* the -f paths as JSON strings, the members' keys */
+	size_t field_key_len[MAX_FIELDS];
 	/* --table: the first records, back to back, kept until they fix the widths */
 	struct buf sample;
 	size_t *sample_len, nsample;
@@ -257,30 +261,27 @@ rescan(struct run *R, const char *s, size_t len)
 static void
 write_json(struct run *R)
 {
-	const char *p = R->found[0].p;
-	size_t len = R->found[0].len;
+	struct jprint_member m[MAX_FIELDS];
+	size_t n = 0;
 
-	if (R->o->nfields > 0) {
-		/* The named fields alone, as members named by their paths: {"a":1,"b.c":2}. */
-		R->proj.len = 0;
-		buf_add(&R->proj, "{", 1);
-		for (size_t i = 0; i < R->o->nfields; i++) {
-			const struct jspan *f = &R->found[1 + i];
-			size_t n = strlen(R->o->field[i]);
-
-			if (f->type == JT_NONE)
-				continue;
-			if (R->proj.len > 1)
-				buf_add(&R->proj, ",", 1);
-			R->proj.len += jw_string(buf_room(&R->proj, jw_string_max(n)), R->o->field[i], n);
-			buf_add(&R->proj, ":", 1);
-			buf_add(&R->proj, f->p, f->len);
-		}
-		buf_add(&R->proj, "}", 1);
-		p = R->proj.p;
-		len = R->proj.len;
+	if (R->o->nfields == 0) {
+		jprint(&R->out, &R->style, R->found[0].p, R->found[0].len);
+		lw_write(&R->out, "\n", 1);
+		return;
 	}
-	jprint(&R->out, &R->style, p, len);
+	/*
+	 * The named fields alone, as members named by their paths:
+	 * {"a":1,"b.c":2}, written from the line where they are rather than
+	 * copied into an object's text first.
+	 */
+	for (size_t i = 0; i < R->o->nfields; i++) {
+		const struct jspan *f = &R->found[1 + i];
+
+		if (f->type == JT_NONE)
+			continue;
+		m[n++] = (struct jprint_member){ R->field_key[i], f->p, R->field_key_len[i], f->len };
+	}
+	jprint_members(&R->out, &R->style, m, n);
 	lw_write(&R->out, "\n", 1);
 }
 
@@ -292,19 +293,21 @@ write_delimited(struct run *R, const struct jspan *cells)
 	bool csv = R->o->format == FMT_CSV;
 
 	for (size_t i = 0; i < R->t.ncols; i++) {
-		const char *s = R->t.col[i].name;
-		size_t n = R->t.col[i].len;
-		char *dst;
-
-		if (cells) {
-			s = buf_room(&R->text, cells[i].len);
-			n = cell_text(&cells[i], R->text.p);
-		}
 		if (i > 0)
 			lw_write(&R->out, csv ? "," : "\t", 1);
-		if (!(dst = lw_reserve(&R->out, CELL_CSV_MAX(n))))
-			return;
-		lw_commit(&R->out, csv ? cell_csv(dst, s, n, R->t.ncols == 1) : cell_tsv(dst, s, n));
+		if (cells) {
+			if (cell_write(&R->out, &cells[i], csv, R->t.ncols == 1, buf_room(&R->text, CELL_PIECE),
+			    CELL_PIECE) < 0)
+				return;
+		} else {
+			const char *s = R->t.col[i].name;
+			size_t n = R->t.col[i].len;
+			char *dst = lw_reserve(&R->out, CELL_CSV_MAX(n));
+
+			if (!dst)
+				return;
+			lw_commit(&R->out, csv ? cell_csv(dst, s, n, R->t.ncols == 1) : cell_tsv(dst, s, n));
+		}
 	}
 	lw_write(&R->out, "\n", 1);
 }
@@ -709,9 +712,13 @@ setup_run(struct run *R, const struct options *o)
 	R->o = o;
 	R->npaths = 1;	/* path[0], no parts: the whole text */
 	for (size_t i = 0; i < o->nfields; i++) {
+		size_t n = strlen(o->field[i]);
+
 		jpath_parse(&R->path[R->npaths++], o->field[i]);
-		if (table_add_column(&R->t, o->field[i], strlen(o->field[i])) < 0)
+		if (table_add_column(&R->t, o->field[i], n) < 0)
 			out_of_memory();
+		R->field_key[i] = xrealloc(NULL, jw_string_max(n));
+		R->field_key_len[i] = jw_string(R->field_key[i], o->field[i], n);
 	}
 	R->have_cols = o->nfields > 0;
 	if (o->format == FMT_LIVE) {
@@ -799,7 +806,8 @@ main(int argc, char **argv)
 	free(R.sample.p);
 	free(R.sample_len);
 	free(R.text.p);
-	free(R.proj.p);
+	for (size_t i = 0; i < opt.nfields; i++)
+		free(R.field_key[i]);
 	for (size_t i = 0; i < opt.nfields_args; i++)
 		free(opt.fields_arg[i]);
 	lw_free(&R.out);

@@ -478,3 +478,30 @@ for i in range(60):
 	echo "peak RSS: $rss kB"
 	assert [ "$rss" -lt $((120 * 1024)) ]
 }
+
+@test "jfmt: --pretty, --compact, --csv, --tsv and -f hold at most twice the longest line" {
+	# Two lines of just over 16 MiB, a long string and a long array of
+	# numbers: a reader buffer doubled for the first would fill with the
+	# second, a copy of a value or of its output would be a second line.
+	len=$(((16 << 20) + 100))
+	$PY -c '
+import sys
+n = int(sys.argv[1])
+s = "{\"a\":\"%s\"}" % ("x\\n\\u00e9\\\"," * ((n - 8) // 12))
+s += " " * (n - len(s))
+a = "{\"a\":[%s]}" % ",".join(["1234567"] * ((n - 8) // 8))
+a += " " * (n - len(a))
+assert len(s) == len(a) == n
+print(s)
+print(a)' "$len" > in
+	echo '{"a":"x"}' > tiny
+	for mode in --pretty --compact --csv --tsv "--compact -f a" "--pretty -f a" "--csv -f a" "--tsv -f a"; do
+		# shellcheck disable=SC2086
+		/usr/bin/time -f %M -o rss.tiny jfmt $mode tiny > /dev/null
+		# shellcheck disable=SC2086
+		/usr/bin/time -f %M -o rss.long jfmt $mode in > /dev/null
+		base=$(cat rss.tiny) rss=$(cat rss.long)
+		echo "jfmt $mode: $rss kB peak RSS for lines of $len bytes ($base kB for a tiny one)"
+		assert [ "$rss" -le $((base + 2 * len / 1024)) ]
+	done
+}

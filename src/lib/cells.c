@@ -7,6 +7,7 @@
 
 #include "cells.h"
 #include "jprint.h"
+#include "lineio.h"
 
 size_t
 cell_text(const struct jspan *v, char *dst)
@@ -26,25 +27,143 @@ cell_text(const struct jspan *v, char *dst)
 	}
 }
 
+void
+cell_pieces_init(struct cell_pieces *it, const struct jspan *v)
+{
+	memset(it, 0, sizeof(*it));
+	it->type = v->type;
+	it->p = it->end = v->p;
+	if (v->type == JT_STRING) {
+		it->p = v->p + 1;	/* inside the quotes */
+		it->end = v->p + v->len - 1;
+	} else if (v->type != JT_NONE && v->type != JT_NULL) {
+		it->end = v->p + v->len;
+	}
+}
+
+/* The bytes of the escape at p (a backslash), a surrogate pair's two taken as one. */
+static size_t
+escape_len(const char *p, const char *end)
+{
+	if (p[1] != 'u')
+		return 2;
+	if (end - p >= 12 && (p[2] == 'd' || p[2] == 'D') && strchr("89abAB", p[3]) && p[6] == '\\' &&
+	    p[7] == 'u' && (p[8] == 'd' || p[8] == 'D') && strchr("cdefCDEF", p[9]))
+		return 12;
+	return 6;
+}
+
+/* Up to room bytes of a string's decoded text: the raw piece ends before an escape it would cut. */
+static size_t
+string_piece(struct cell_pieces *it, char *dst, size_t room)
+{
+	const char *limit = (size_t)(it->end - it->p) > room ? it->p + room : it->end, *q = it->p;
+	struct jspan piece;
+
+	while (q < limit) {
+		const char *bs = memchr(q, '\\', (size_t)(limit - q));
+		size_t n;
+
+		if (!bs) {
+			q = limit;
+			break;
+		}
+		n = escape_len(bs, it->end);
+		if ((size_t)(limit - bs) < n) {
+			q = bs;
+			break;
+		}
+		q = bs + n;
+	}
+	/* jscan_string() reads between the quotes only: p - 1 and q stand for them. */
+	piece = (struct jspan){ JT_STRING, it->p - 1, (size_t)(q - it->p) + 2 };
+	it->p = q;
+	return jscan_string(&piece, dst);
+}
+
+/* Up to room bytes of an array's or object's compact text, as jprint_compact() writes it. */
+static size_t
+compact_piece(struct cell_pieces *it, char *dst, size_t room)
+{
+	char *o = dst, *oend = dst + room;
+	const char *p = it->p;
+
+	while (p < it->end && o < oend) {
+		char c = *p++;
+
+		if (it->in_string) {
+			*o++ = c;
+			if (it->escaped)
+				it->escaped = false;
+			else if (c == '\\')
+				it->escaped = true;
+			else if (c == '"')
+				it->in_string = false;
+		} else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			*o++ = c;
+			it->in_string = c == '"';
+		}
+	}
+	it->p = p;
+	return (size_t)(o - dst);
+}
+
 size_t
-cell_csv(char *dst, const char *s, size_t n, bool alone)
+cell_piece(struct cell_pieces *it, char *dst, size_t room)
+{
+	size_t n = (size_t)(it->end - it->p);
+
+	if (n == 0)
+		return 0;
+	switch (it->type) {
+	case JT_STRING:
+		return string_piece(it, dst, room);
+	case JT_ARRAY:
+	case JT_OBJECT:
+		return compact_piece(it, dst, room);
+	default:
+		if (n > room)
+			n = room;
+		memcpy(dst, it->p, n);
+		it->p += n;
+		return n;
+	}
+}
+
+bool
+cell_csv_quoted(const char *s, size_t n)
+{
+	return memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n);
+}
+
+size_t
+cell_csv_doubled(char *dst, const char *s, size_t n)
 {
 	char *o = dst;
 
-	if (n > 0 && !memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
-		memcpy(dst, s, n);
-		return n;
-	}
-	if (n == 0 && !alone)
-		return 0;
-	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			*o++ = '"';
 		*o++ = s[i];
 	}
-	*o++ = '"';
 	return (size_t)(o - dst);
+}
+
+size_t
+cell_csv(char *dst, const char *s, size_t n, bool alone)
+{
+	size_t len;
+
+	if (n > 0 && !cell_csv_quoted(s, n)) {
+		memcpy(dst, s, n);
+		return n;
+	}
+	if (n == 0 && !alone)
+		return 0;
+	dst[0] = '"';
+	len = 1 + cell_csv_doubled(dst + 1, s, n);
+	dst[len] = '"';
+	return len + 1;
 }
 
 size_t
@@ -62,6 +181,51 @@ cell_tsv(char *dst, const char *s, size_t n)
 		}
 	}
 	return (size_t)(o - dst);
+}
+
+/* A piece of a long cell's text, escaped for CSV (quoted: its quotes doubled) or TSV. */
+static int
+write_piece(struct lwriter *w, const char *s, size_t n, bool csv)
+{
+	char *dst = lw_reserve(w, CELL_CSV_MAX(n));
+
+	if (!dst)
+		return -1;
+	lw_commit(w, csv ? cell_csv_doubled(dst, s, n) : cell_tsv(dst, s, n));
+	return 0;
+}
+
+int
+cell_write(struct lwriter *w, const struct jspan *v, bool csv, bool alone, char *piece, size_t room)
+{
+	struct cell_pieces it;
+	char *dst;
+	size_t n;
+	bool quoted = false;
+	int rc = 0;
+
+	cell_pieces_init(&it, v);
+	n = cell_piece(&it, piece, room);
+	if (cell_pieces_done(&it)) {
+		if (!(dst = lw_reserve(w, CELL_CSV_MAX(n))))
+			return -1;
+		lw_commit(w, csv ? cell_csv(dst, piece, n, alone) : cell_tsv(dst, piece, n));
+		return 0;
+	}
+	/* A long text: for CSV, a first pass over its pieces says whether to quote it. */
+	if (csv) {
+		for (size_t k = n; k > 0 && !(quoted = cell_csv_quoted(piece, k));)
+			k = cell_piece(&it, piece, room);
+		cell_pieces_init(&it, v);
+		n = cell_piece(&it, piece, room);
+	}
+	if (quoted)
+		rc = lw_write(w, "\"", 1);
+	for (; n > 0 && rc == 0; n = cell_piece(&it, piece, room))
+		rc = csv && !quoted ? lw_write(w, piece, n) : write_piece(w, piece, n, csv);
+	if (quoted && rc == 0)
+		rc = lw_write(w, "\"", 1);
+	return rc;
 }
 
 /* The code point of the UTF-8 sequence at s (valid: it came from jscan); *len its bytes. */

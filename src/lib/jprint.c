@@ -71,19 +71,22 @@ newline(struct lwriter *w, int indent, int depth)
 	return 0;
 }
 
-int
-jprint(struct lwriter *w, const struct jprint_style *style, const char *s, size_t len)
+static int
+clamp_indent(const struct jprint_style *style)
+{
+	return style->indent < 0 ? 0 : style->indent > JPRINT_MAX_INDENT ? JPRINT_MAX_INDENT : style->indent;
+}
+
+/* The text s[0..len), its first token at nesting depth base (0 or 1). */
+static int
+print_at(struct lwriter *w, const struct jprint_style *style, const char *s, size_t len, int base)
 {
 	const char *p = s, *end = s + len, *q;
-	bool in_object[JSCAN_MAX_DEPTH + 1] = { false };
+	bool in_object[JSCAN_MAX_DEPTH + 2] = { false };
 	bool want_key = false;	/* the next string is an object key */
-	int depth = 0, indent = style->indent, rc = 0;
+	int depth = base, indent = clamp_indent(style), rc = 0;
 	const char *sgr;
 
-	if (indent < 0)
-		indent = 0;
-	if (indent > JPRINT_MAX_INDENT)
-		indent = JPRINT_MAX_INDENT;
 	while (p < end && rc == 0) {
 		switch (*p) {
 		case ' ': case '\t': case '\n': case '\r':
@@ -139,6 +142,33 @@ jprint(struct lwriter *w, const struct jprint_style *style, const char *s, size_
 		p = q;
 	}
 	return rc;
+}
+
+int
+jprint(struct lwriter *w, const struct jprint_style *style, const char *s, size_t len)
+{
+	return print_at(w, style, s, len, 0);
+}
+
+int
+jprint_members(struct lwriter *w, const struct jprint_style *style, const struct jprint_member *m, size_t n)
+{
+	int indent = clamp_indent(style);
+
+	if (n == 0)
+		return lw_write(w, "{}", 2);
+	if (lw_write(w, "{", 1) < 0 || newline(w, indent, 1) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && (lw_write(w, ",", 1) < 0 || newline(w, indent, 1) < 0))
+			return -1;
+		if (put_token(w, style->color, COLOR_KEY, m[i].key, m[i].key_len) < 0 ||
+		    lw_write(w, ": ", indent ? 2 : 1) < 0 || print_at(w, style, m[i].value, m[i].value_len, 1) < 0)
+			return -1;
+	}
+	if (newline(w, indent, 0) < 0)
+		return -1;
+	return lw_write(w, "}", 1);
 }
 
 size_t

@@ -29,6 +29,19 @@ struct jprint_style {
 /* Write the text s[0..len) to w, with no newline after it. Returns 0, or -1 once w failed. */
 int jprint(struct lwriter *w, const struct jprint_style *style, const char *s, size_t len);
 
+/*
+ * An object of members written as jprint() writes one, without building
+ * its text: each key an encoded JSON string (quotes included), each value
+ * a text that passed jscan() at a depth below JSCAN_MAX_DEPTH. jprint()
+ * of "{" key ":" value "," ... "}" writes the same bytes.
+ */
+struct jprint_member {
+	const char *key, *value;
+	size_t key_len, value_len;
+};
+
+int jprint_members(struct lwriter *w, const struct jprint_style *style, const struct jprint_member *m, size_t n);
+
 /* The compact form, without color, into dst (len bytes suffice); returns its length. */
 size_t jprint_compact(char *dst, const char *s, size_t len);
 

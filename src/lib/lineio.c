@@ -11,7 +11,13 @@
 #include "lineio.h"
 #include "stop.h"
 
-#define LR_INITIAL_CAP (64u << 10)	/* bytes; grows by doubling to max */
+/*
+ * Bytes; grows by half to max. Reads fill the buffer with what follows
+ * the line too, so its size, not the line's, is what stays resident:
+ * growing by half keeps it within 1.5 times the longest line, where
+ * doubling came near twice.
+ */
+#define LR_INITIAL_CAP (64u << 10)
 
 int
 lr_open(struct lreader *r, const char *path, int delim, size_t max)
@@ -69,7 +75,7 @@ make_room(struct lreader *r)
 	}
 	if (r->buf && r->cap - r->end > 1)
 		return 0;
-	want = r->cap ? r->cap * 2 : r->initial_cap ? r->initial_cap : LR_INITIAL_CAP;
+	want = r->cap ? r->cap + r->cap / 2 : r->initial_cap ? r->initial_cap : LR_INITIAL_CAP;
 	if (want > r->max + 2)
 		want = r->max + 2;
 	if (want <= r->cap)
@@ -312,11 +318,28 @@ lw_reserve(struct lwriter *w, size_t n)
 int
 lw_write(struct lwriter *w, const void *p, size_t n)
 {
-	char *dst = lw_reserve(w, n);
+	const char *s = p;
 
-	if (!dst)
+	if (w->err) {
+		errno = w->err;
 		return -1;
-	memcpy(dst, p, n);
+	}
+	/*
+	 * More than the buffer has room for goes out through it a bufferful
+	 * at a time: one long token (a 100 MB string) must not grow the
+	 * buffer to its own size, a second copy of the line.
+	 */
+	while (n > w->cap - w->len) {
+		size_t k = w->cap - w->len;
+
+		memcpy(w->buf + w->len, s, k);
+		lw_commit(w, k);
+		s += k;
+		n -= k;
+		if (lw_flush(w) < 0)
+			return -1;
+	}
+	memcpy(w->buf + w->len, s, n);
 	lw_commit(w, n);
 	return 0;
 }

@@ -16,7 +16,9 @@
  *
  * struct lwriter collects output in one buffer and writes it with
  * write(2) when full, on lw_flush() or, when unbuffered, at each
- * lw_end_record(). The first write error sticks: every later call fails
+ * lw_end_record(). lw_write() of more than the buffer holds passes
+ * through it in pieces, so the buffer keeps its size; only lw_reserve()
+ * grows it, to the room asked for. The first write error sticks: every later call fails
  * with the same errno, so a caller may check once per record. EPIPE is an
  * ordinary error here; SIGPIPE must be ignored (see stop.h).
  *

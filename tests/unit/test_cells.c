@@ -36,6 +36,30 @@ text(const char *rec, const char *want, size_t wantlen)
 	ok(n == wantlen && memcmp(buf, want, n) == 0, "text of %s", rec);
 }
 
+/* In pieces of every size from CELL_PIECE_MIN up, the text is cell_text()'s, whole. */
+static void
+pieces(const char *rec)
+{
+	struct jspan v = value(rec);
+	char whole[256], got[256 + CELL_PIECE_MIN];
+	size_t n = cell_text(&v, whole), len, k, worst = 0;
+	bool same = true;
+
+	for (size_t room = CELL_PIECE_MIN; room <= 40; room++) {
+		struct cell_pieces it;
+
+		cell_pieces_init(&it, &v);
+		for (len = 0; (k = cell_piece(&it, got + len, room)) > 0 && len < 256; len += k)
+			if (k > room)
+				same = false;
+		if (!cell_pieces_done(&it) || len != n || memcmp(got, whole, n) != 0) {
+			same = false;
+			worst = room;
+		}
+	}
+	ok(same, "pieces of %s [wrong with room %zu]", rec, worst);
+}
+
 static void
 csv(const char *s, size_t n, bool alone, const char *want)
 {
@@ -172,5 +196,16 @@ main(void)
 		    c.e[3].len == 2 && memcmp(c.e[3].line, "ee", 2) == 0, "in order, the latest line kept");
 		changelog_free(&c);
 	}
+	/* A long value's text in pieces: no escape cut, a surrogate pair kept whole, strings in arrays as they are. */
+	pieces("{\"x\":\"abc\\u00e9\\n\\\"\\ud83d\\ude00\\\\ \\/ \\t\\u002c0123456789\\ud83d\\udE00z\\u20ACxyz\"}");
+	pieces("{\"x\":\"\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\"}");
+	pieces("{\"x\":[ 1 , \"a  b\\\"  ]\" , { \"k\" : [ ] } , \"\\\\\" , 2.50 , \"  \\\\\\\"  \" ]}");
+	pieces("{\"x\":{ \"a\" : \"x y\" ,   \"b\" : { \"c\" : [ 1 ,  2 ] } }}");
+	pieces("{\"x\":123456789012345678901234567890123456789012345678901234567890}");
+	pieces("{\"x\":null}");
+	pieces("{\"y\":1}");
+	pieces("{\"x\":\"\"}");
+	ok(cell_csv_quoted("a,b", 3) && cell_csv_quoted("\"", 1) && cell_csv_quoted("\r", 1) && !cell_csv_quoted("ab", 2),
+	    "quoting: comma, quote, CR; not plain text");
 	return tap_done();
 }

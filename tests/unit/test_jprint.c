@@ -35,6 +35,41 @@ print(const char *s, int indent, bool color)
 	return got;
 }
 
+/* jprint_members' output for the members, in got. */
+static const char *
+print_members(const struct jprint_member *m, size_t n, int indent, bool color)
+{
+	struct jprint_style style = { indent, color };
+	struct lwriter w;
+	FILE *f = tmpfile();
+	size_t len;
+
+	lw_init(&w, fileno(f), 0, false);
+	jprint_members(&w, &style, m, n);
+	lw_flush(&w);
+	lw_free(&w);
+	rewind(f);
+	len = fread(got, 1, sizeof(got) - 1, f);
+	got[len] = '\0';
+	fclose(f);
+	return got;
+}
+
+/* The members written one by one come out as the object's text written whole. */
+static void
+members(const struct jprint_member *m, size_t n, const char *whole)
+{
+	static char want[4096];
+
+	for (int indent = 0; indent <= 4; indent += 2) {
+		for (int color = 0; color <= 1; color++) {
+			snprintf(want, sizeof(want), "%s", print(whole, indent, color));
+			ok(strcmp(print_members(m, n, indent, color), want) == 0,
+			    "members, indent %d%s: as %s [got: %s]", indent, color ? ", color" : "", whole, got);
+		}
+	}
+}
+
 static void
 pretty(const char *s, int indent, const char *want)
 {
@@ -83,5 +118,17 @@ main(void)
 	ok(strcmp(print("{\"a\":[\"x\",\"y\"]}", 0, true),
 	    "{\033[1;34m\"a\"\033[0m:[\033[32m\"x\"\033[0m,\033[32m\"y\"\033[0m]}") == 0,
 	    "array elements are values [got: %s]", got);
+
+	{
+		static const struct jprint_member m[] = {
+			{ "\"a\"", "[ 1 , { \"k\" : \"v\" , \"l\" : [ ] } ]", 3, 33 },
+			{ "\"b.c\"", "\"x\"", 5, 3 },
+			{ "\"d\"", "{ }", 3, 3 },
+		};
+
+		members(m, 3, "{\"a\":[ 1 , { \"k\" : \"v\" , \"l\" : [ ] } ],\"b.c\":\"x\",\"d\":{ }}");
+		members(m + 1, 1, "{\"b.c\":\"x\"}");
+		members(m, 0, "{}");
+	}
 	return tap_done();
 }

@@ -137,6 +137,10 @@ main(void)
 		ok(lw_flush(&w) == 0, "flush");
 		n = read(fds[0], buf, sizeof(buf));
 		ok(n == 11 && memcmp(buf, "hello world", 11) == 0, "bytes arrive in order");
+		ok(lw_write(&w, "abc", 3) == 0 && lw_write(&w, "0123456789abcdefghij", 20) == 0 &&
+		    lw_flush(&w) == 0 && w.cap == 8, "a write longer than the buffer passes through it, not growing it");
+		n = read(fds[0], buf, sizeof(buf));
+		ok(n == 23 && memcmp(buf, "abc0123456789abcdefghij", 23) == 0, "and its bytes arrive in order");
 		close(fds[0]);
 		ok(lw_write(&w, "x", 1) == 0 && lw_flush(&w) == -1 && errno == EPIPE, "closed pipe is EPIPE");
 		ok(lw_write(&w, "y", 1) == -1 && errno == EPIPE, "and the error sticks");
