@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -569,20 +570,14 @@ register_metrics(struct state *st)
 	    "Messages gone from the broker before they were read, skipped (--on-gap skip).");
 }
 
-/*
- * librdkafka's statistics (STATISTICS.md), per partition: hi_offset, the
- * end, and app_offset, one past the last message handed to ksub. Their
- * difference is what ksub has yet to write. (consumer_lag counts from the
- * committed offset, which ksub without -G never has.)
- */
+/* librdkafka's statistics (STATISTICS.md): cgrp.rebalance_cnt counts the group's rebalances. */
 static int
 on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-	struct json_object *root = json_tokener_parse(json), *topics, *parts, *hi, *app, *cgrp, *cnt;
+	struct json_object *root = json_tokener_parse(json), *cgrp, *cnt;
 	struct state *st = opaque;
 
 	(void)rk, (void)len;
-	/* cgrp.rebalance_cnt counts the group's rebalances; the counter follows it. */
 	if (root && json_object_object_get_ex(root, "cgrp", &cgrp) &&
 	    json_object_object_get_ex(cgrp, "rebalance_cnt", &cnt) && json_object_get_int64(cnt) >= 0) {
 		uint64_t n = (uint64_t)json_object_get_int64(cnt), seen = metric_count(st->m_rebalances);
@@ -590,26 +585,81 @@ on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 		if (n > seen)
 			metric_add(st->m_rebalances, n - seen);
 	}
-	if (root && json_object_object_get_ex(root, "topics", &topics)) {
-		json_object_object_foreach(topics, topic, t) {
-			if (!json_object_object_get_ex(t, "partitions", &parts))
-				continue;
-			json_object_object_foreach(parts, partition, p) {
-				const char *const labels[] = { "topic", topic, "partition", partition, NULL };
-				int64_t h, a;
-
-				if (strcmp(partition, "-1") == 0 || !json_object_object_get_ex(p, "hi_offset", &hi) ||
-				    !json_object_object_get_ex(p, "app_offset", &app) ||
-				    (h = json_object_get_int64(hi)) < 0 || (a = json_object_get_int64(app)) < 0)
-					continue;
-				metric_set(metric_new(METRIC_GAUGE, "txstream_ksub_consumer_lag_messages",
-				    "Messages between the end of the partition and the last one ksub read.",
-				    labels, NULL, 0), (double)(h > a ? h - a : 0));
-			}
-		}
-	}
 	json_object_put(root);
 	return 0;	/* json is librdkafka's to free */
+}
+
+/*
+ * The lag gauges, worked out when Prometheus scrapes: for each assigned
+ * partition, its end as its leader tells it now, less ksub's position
+ * (one past the last message librdkafka handed to ksub). Not from
+ * librdkafka's statistics: those are served only while ksub polls, and a
+ * ksub blocked on a reader that stopped reading, its lag growing, is
+ * just when the gauge matters. Runs on the metrics server's thread, at
+ * most once per LAG_REFRESH_S, asking the leaders for at most
+ * LAG_BUDGET_MS in all; a partition not answered keeps its last value.
+ */
+#define LAG_REFRESH_S 1.0
+#define LAG_QUERY_TIMEOUT_MS 500
+#define LAG_BUDGET_MS 2000
+
+static pthread_mutex_t lag_mu = PTHREAD_MUTEX_INITIALIZER;
+static rd_kafka_t *lag_rk;		/* under lag_mu; NULL once ksub is closing */
+
+static void
+refresh_lag(void *arg)
+{
+	static double last = -1;	/* only the metrics thread runs this */
+	rd_kafka_topic_partition_list_t *l = NULL;
+	double now = mono_now(), deadline = now + LAG_BUDGET_MS / 1000.0;
+
+	(void)arg;
+	if (last >= 0 && now - last < LAG_REFRESH_S)
+		return;
+	last = now;
+	pthread_mutex_lock(&lag_mu);
+	if (!lag_rk || rd_kafka_assignment(lag_rk, &l) || rd_kafka_position(lag_rk, l)) {
+		pthread_mutex_unlock(&lag_mu);
+		if (l)
+			rd_kafka_topic_partition_list_destroy(l);
+		return;
+	}
+	for (int i = 0; i < l->cnt && mono_now() < deadline; i++) {
+		const rd_kafka_topic_partition_t *tp = &l->elems[i];
+		char partition[16];
+		const char *const labels[] = { "topic", tp->topic, "partition", partition, NULL };
+		int64_t low, high;
+
+		if (tp->offset < 0 ||
+		    rd_kafka_query_watermark_offsets(lag_rk, tp->topic, tp->partition, &low, &high,
+		    LAG_QUERY_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		snprintf(partition, sizeof partition, "%" PRId32, tp->partition);
+		metric_set(metric_new(METRIC_GAUGE, "txstream_ksub_consumer_lag_messages",
+		    "Messages between the end of the partition and the last one ksub read.",
+		    labels, NULL, 0), (double)(high > tp->offset ? high - tp->offset : 0));
+	}
+	pthread_mutex_unlock(&lag_mu);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* From here until lag_stop(), scrapes work out the lag of st->rk's partitions. */
+static void
+lag_start(struct state *st)
+{
+	pthread_mutex_lock(&lag_mu);
+	lag_rk = st->rk;
+	pthread_mutex_unlock(&lag_mu);
+	metrics_on_scrape(refresh_lag, NULL);
+}
+
+/* Before st->rk is destroyed: waits for a scrape that is asking. */
+static void
+lag_stop(void)
+{
+	pthread_mutex_lock(&lag_mu);
+	lag_rk = NULL;
+	pthread_mutex_unlock(&lag_mu);
 }
 
 /* --- start offsets --- */
@@ -1124,7 +1174,7 @@ open_consumer(struct state *st, struct kconf *k)
 	}
 	if (diag_enabled(DIAG_DEBUG))
 		kconf_set(k, "debug", "consumer,cgrp,topic,fetch");
-	/* Consumer lag comes from librdkafka's statistics, served from the poll loop. */
+	/* Rebalances come from librdkafka's statistics, served from the poll loop. */
 	if (o->metrics_addr) {
 		if (!kconf_given(k, "statistics.interval.ms") &&
 		    kconf_set(k, "statistics.interval.ms", STATS_INTERVAL_MS) < 0)
@@ -1280,6 +1330,8 @@ main(int argc, char **argv)
 		subscribe(&st);
 	else
 		assign_partitions(&st);
+	if (opt.metrics_addr)
+		lag_start(&st);
 
 	consume(&st);
 
@@ -1296,6 +1348,7 @@ main(int argc, char **argv)
 		commit_sync(&st);
 		rd_kafka_consumer_close(st.rk);
 	}
+	lag_stop();
 	rd_kafka_destroy(st.rk);
 	metrics_stop();
 	if (st.skipped)
