@@ -326,9 +326,10 @@ flood() {
 }
 
 # The checks every flood test makes once the flood is over.
+# (How soon /metrics answers is measured and shown, not bounded: make
+# check has no timing thresholds.)
 assert_flood_held() {
 	assert_equal "$SCRAPE_STATUS" 200
-	assert [ "$SCRAPE_MS" -lt 1000 ]
 	assert [ "$MAX_FDS" -le $((FDS_BEFORE + FLOOD_CAP + FD_SLACK)) ]
 }
 

@@ -11,6 +11,7 @@ closes them all, then times a GET /metrics. Prints, one per line:
 
   max_fds N      the most descriptors PID held during the flood
   scrape_ms N    how long /metrics took to answer once the flood ended
+                 (asked again for up to 10 s)
   scrape_status  the HTTP status of that answer (or "none")
 
 Bounded on purpose: loopback only, at most MAX_CONNECTIONS connections and
@@ -46,17 +47,23 @@ def connect(port):
     return s
 
 
-def scrape(port):
+def scrape(port, seconds=10):
+    """GET /metrics until it is answered, for SECONDS at most: the server
+    may not have seen the flood's connections close yet, and a loaded
+    machine may take a while to let it."""
     start = time.monotonic()
     status = "none"
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            head = s.recv(64)
-            if head.startswith(b"HTTP/1."):
-                status = head.split()[1].decode()
-    except OSError:
-        pass
+    while status == "none" and time.monotonic() - start < seconds:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                head = s.recv(64)
+                if head.startswith(b"HTTP/1."):
+                    status = head.split()[1].decode()
+        except OSError:
+            pass
+        if status == "none":
+            time.sleep(0.1)
     return int((time.monotonic() - start) * 1000), status
 
 
