@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -590,76 +591,106 @@ on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 }
 
 /*
- * The lag gauges, worked out when Prometheus scrapes: for each assigned
- * partition, its end as its leader tells it now, less ksub's position
- * (one past the last message librdkafka handed to ksub). Not from
- * librdkafka's statistics: those are served only while ksub polls, and a
- * ksub blocked on a reader that stopped reading, its lag growing, is
- * just when the gauge matters. Runs on the metrics server's thread, at
- * most once per LAG_REFRESH_S, asking the leaders for at most
- * LAG_BUDGET_MS in all; a partition not answered keeps its last value.
+ * The lag gauges: for each assigned partition, its end as its leader
+ * tells it now, less ksub's position (one past the last message
+ * librdkafka handed to ksub), asked every LAG_REFRESH_MS by a thread of
+ * their own. Not from librdkafka's statistics: those are served only
+ * while ksub polls, and a ksub blocked on a reader that stopped reading,
+ * its lag growing, is just when the gauge matters. Not at scrape time
+ * either: a scrape must not wait on the brokers. A partition whose leader
+ * does not answer within LAG_QUERY_TIMEOUT_MS keeps its last value.
  */
-#define LAG_REFRESH_S 1.0
+#define LAG_REFRESH_MS 1000
 #define LAG_QUERY_TIMEOUT_MS 500
-#define LAG_BUDGET_MS 2000
 
-static pthread_mutex_t lag_mu = PTHREAD_MUTEX_INITIALIZER;
-static rd_kafka_t *lag_rk;		/* under lag_mu; NULL once ksub is closing */
+static struct {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	rd_kafka_t *rk;
+	bool stop, running;
+} lag = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static void
-refresh_lag(void *arg)
+refresh_lag(rd_kafka_t *rk)
 {
-	static double last = -1;	/* only the metrics thread runs this */
 	rd_kafka_topic_partition_list_t *l = NULL;
-	double now = mono_now(), deadline = now + LAG_BUDGET_MS / 1000.0;
 
-	(void)arg;
-	if (last >= 0 && now - last < LAG_REFRESH_S)
+	if (rd_kafka_assignment(rk, &l) || !l)
 		return;
-	last = now;
-	pthread_mutex_lock(&lag_mu);
-	if (!lag_rk || rd_kafka_assignment(lag_rk, &l) || rd_kafka_position(lag_rk, l)) {
-		pthread_mutex_unlock(&lag_mu);
-		if (l)
-			rd_kafka_topic_partition_list_destroy(l);
-		return;
-	}
-	for (int i = 0; i < l->cnt && mono_now() < deadline; i++) {
-		const rd_kafka_topic_partition_t *tp = &l->elems[i];
-		char partition[16];
-		const char *const labels[] = { "topic", tp->topic, "partition", partition, NULL };
-		int64_t low, high;
+	if (rd_kafka_position(rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < l->cnt; i++) {
+			const rd_kafka_topic_partition_t *tp = &l->elems[i];
+			char partition[16];
+			const char *const labels[] = { "topic", tp->topic, "partition", partition, NULL };
+			int64_t low, high;
 
-		if (tp->offset < 0 ||
-		    rd_kafka_query_watermark_offsets(lag_rk, tp->topic, tp->partition, &low, &high,
-		    LAG_QUERY_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-			continue;
-		snprintf(partition, sizeof partition, "%" PRId32, tp->partition);
-		metric_set(metric_new(METRIC_GAUGE, "txstream_ksub_consumer_lag_messages",
-		    "Messages between the end of the partition and the last one ksub read.",
-		    labels, NULL, 0), (double)(high > tp->offset ? high - tp->offset : 0));
+			if (tp->offset < 0 ||
+			    rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &low, &high,
+			    LAG_QUERY_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+				continue;
+			snprintf(partition, sizeof partition, "%" PRId32, tp->partition);
+			metric_set(metric_new(METRIC_GAUGE, "txstream_ksub_consumer_lag_messages",
+			    "Messages between the end of the partition and the last one ksub read.",
+			    labels, NULL, 0), (double)(high > tp->offset ? high - tp->offset : 0));
+		}
 	}
-	pthread_mutex_unlock(&lag_mu);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* From here until lag_stop(), scrapes work out the lag of st->rk's partitions. */
+static void *
+lag_thread(void *arg)
+{
+	struct timespec t;
+
+	(void)arg;
+	pthread_mutex_lock(&lag.mu);
+	while (!lag.stop) {
+		pthread_mutex_unlock(&lag.mu);
+		refresh_lag(lag.rk);
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += LAG_REFRESH_MS / 1000;
+		t.tv_nsec += (long)(LAG_REFRESH_MS % 1000) * 1000000L;
+		if (t.tv_nsec >= 1000000000L)
+			t.tv_sec++, t.tv_nsec -= 1000000000L;
+		pthread_mutex_lock(&lag.mu);
+		while (!lag.stop && pthread_cond_timedwait(&lag.cv, &lag.mu, &t) == 0)
+			;
+	}
+	pthread_mutex_unlock(&lag.mu);
+	return NULL;
+}
+
+/* From here until lag_stop(), the lag gauges follow st->rk's partitions. */
 static void
 lag_start(struct state *st)
 {
-	pthread_mutex_lock(&lag_mu);
-	lag_rk = st->rk;
-	pthread_mutex_unlock(&lag_mu);
-	metrics_on_scrape(refresh_lag, NULL);
+	sigset_t all, old;
+	int e;
+
+	lag.rk = st->rk;
+	/* The thread takes no signal: ksub's handlers stay the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&lag.thread, NULL, lag_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	lag.running = e == 0;
+	if (e)
+		diag_warn("the lag gauges cannot be kept: %s", strerror(e));
 }
 
-/* Before st->rk is destroyed: waits for a scrape that is asking. */
+/* Before st->rk is destroyed: ends the thread, after a query it is waiting on. */
 static void
 lag_stop(void)
 {
-	pthread_mutex_lock(&lag_mu);
-	lag_rk = NULL;
-	pthread_mutex_unlock(&lag_mu);
+	if (!lag.running)
+		return;
+	pthread_mutex_lock(&lag.mu);
+	lag.stop = true;
+	pthread_cond_signal(&lag.cv);
+	pthread_mutex_unlock(&lag.mu);
+	pthread_join(lag.thread, NULL);
+	lag.running = false;
 }
 
 /* --- start offsets --- */
