@@ -23,15 +23,15 @@
 #include "lib/atomicfile.h"
 #include "lib/base64.h"
 #include "lib/diag.h"
+#include "lib/forkjoin.h"
 #include "lib/jscan.h"
 #include "lib/kconf.h"
-#include "lib/forkjoin.h"
-#include "lib/frontier.h"
 #include "lib/lineio.h"
 #include "lib/metrics.h"
 #include "lib/opts.h"
-#include "lib/pbatch.h"
 #include "lib/stop.h"
+#include "pub/frontier.h"
+#include "pub/pbatch.h"
 
 #define MAX_HEADERS 64			/* --header options */
 #define QUEUE_FULL_POLL_MS 50		/* wait for room when librdkafka's queue is full */

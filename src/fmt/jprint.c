@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "jprint.h"
-#include "jscan.h"
+#include "fmt/jprint.h"
+#include "lib/jscan.h"
 
 /*
  * Colors (SGR parameters), chosen so that the kinds of value stand apart

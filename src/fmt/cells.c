@@ -5,9 +5,9 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "cells.h"
-#include "jprint.h"
-#include "lineio.h"
+#include "fmt/cells.h"
+#include "fmt/jprint.h"
+#include "lib/lineio.h"
 
 size_t
 cell_text(const struct jspan *v, char *dst)

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "lib/grow.h"
-#include "lib/pbatch.h"
 #include "lib/stop.h"
+#include "pub/pbatch.h"
 
 #define PBATCH_INITIAL 256		/* messages a partition's array starts with */
 #define PBATCH_KEYS_INITIAL 4096	/* bytes of keys */
