@@ -39,6 +39,7 @@ enum {
 	OPT_MISSING_KEY,
 	OPT_HEADER,
 	OPT_ENVELOPE,
+	OPT_NO_TIMESTAMP,
 	OPT_CREATE_TOPIC,
 	OPT_PARTITIONS,
 	OPT_REPLICATION,
@@ -53,9 +54,9 @@ static const char synopsis[] =
 	"usage: kpub [-quvT] [-b brokers] [-t topic] [-p partition] [-k key | -K delim |\n"
 	"            --key-field path [--missing-key=null]] [-D delim] [-c count]\n"
 	"            [-z codec] [-X prop=val] [-F file] [--header name=value]\n"
-	"            [--envelope] [--create-topic] [--partitions N] [--replication-factor N]\n"
-	"            [--errors file] [--strict] [--flush-timeout time] [--timeout time]\n"
-	"            [--source-offsets file]\n"
+	"            [--envelope [--no-timestamp]] [--create-topic] [--partitions N]\n"
+	"            [--replication-factor N] [--errors file] [--strict]\n"
+	"            [--flush-timeout time] [--timeout time] [--source-offsets file]\n"
 	"            [--log-format text|json] [--metrics-addr addr] [file ...]\n";
 
 static void
@@ -85,7 +86,9 @@ help(void)
 	    "  -F, --config FILE        librdkafka properties, one P=V a line\n"
 	    "  -T, --tee                write each delivered line to stdout\n"
 	    "      --header NAME=VALUE  add this header to every message (repeatable)\n"
-	    "      --envelope           lines are envelopes (topic, partition, key, headers, value)\n"
+	    "      --envelope           lines are envelopes (topic, partition, timestamp, key,\n"
+	    "                           headers, value), as ksub --envelope writes them\n"
+	    "      --no-timestamp       with --envelope: the time of producing, not the envelope's\n"
 	    "      --create-topic       create the topic first if the cluster lacks it\n"
 	    "      --partitions N       partitions for --create-topic (default 5)\n"
 	    "      --replication-factor N  replicas for --create-topic (default 3)\n"
@@ -141,6 +144,7 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		{ "missing-key", required_argument, NULL, OPT_MISSING_KEY },
 		{ "header", required_argument, NULL, OPT_HEADER },
 		{ "envelope", no_argument, NULL, OPT_ENVELOPE },
+		{ "no-timestamp", no_argument, NULL, OPT_NO_TIMESTAMP },
 		{ "create-topic", no_argument, NULL, OPT_CREATE_TOPIC },
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "replication-factor", required_argument, NULL, OPT_REPLICATION },
@@ -228,6 +232,9 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		case OPT_ENVELOPE:
 			o->envelope = true;
 			break;
+		case OPT_NO_TIMESTAMP:
+			o->no_timestamp = true;
+			break;
 		case OPT_CREATE_TOPIC:
 			o->create_topic = true;
 			break;
@@ -270,6 +277,8 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		return diag_err("-t '%s': not a Kafka topic name: it %s", o->topic, why), EX_USAGE;
 	if (o->create_topic && !o->topic)
 		return diag_err("--create-topic needs -t topic"), EX_USAGE;
+	if (o->no_timestamp && !o->envelope)
+		return diag_err("--no-timestamp goes with --envelope"), EX_USAGE;
 	if (o->envelope && (keys || o->partition != RD_KAFKA_PARTITION_UA))
 		return diag_err("--envelope takes key and partition from each envelope: no -k, -K, --key-field or -p"), EX_USAGE;
 	o->inputs = argv + optind;
@@ -465,6 +474,7 @@ main(int argc, char **argv)
 		lw_free(&st.dead);
 	}
 	free(st.scratch);
+	env_parser_free(&st.env);
 	frontier_free(st.frontier);
 	pbatch_free(&st.batch);
 	fj_stop(&st.helper);

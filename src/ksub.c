@@ -368,6 +368,7 @@ main(int argc, char **argv)
 	diag_info("%" PRIu64 " message%s written", st.written, st.written == 1 ? "" : "s");
 	parts_clear(&st);
 	free(st.parts);
+	free(st.hdr);
 	lw_free(&st.out);
 	kconf_destroy(&k);
 	return st.status;

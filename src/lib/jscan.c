@@ -555,6 +555,27 @@ jmembers_next(struct jmembers *it, struct jspan *key, struct jspan *val)
 	return 1;
 }
 
+int
+jelems_next(struct jmembers *it, struct jspan *val)
+{
+	struct scanner sc = { .end = it->end };
+	const char *p = skip_ws(it->p, it->end), *v;
+
+	if (p < it->end && *p == ',')
+		p = skip_ws(p + 1, it->end);
+	if (p >= it->end)
+		return 0;
+	/* Scanned again only to find its end; it is valid, so this cannot fail. */
+	v = p;
+	if (!(p = scan_value(&sc, v, 0, 0)))
+		return 0;
+	val->type = type_at(*v);
+	val->p = v;
+	val->len = (size_t)(p - v);
+	it->p = p;
+	return 1;
+}
+
 static size_t
 put_utf8(char *dst, uint32_t cp)
 {

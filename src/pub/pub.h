@@ -20,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/envelope.h"
 #include "lib/forkjoin.h"
 #include "lib/jscan.h"
 #include "lib/lineio.h"
@@ -48,6 +49,7 @@ struct options {
 	uint64_t count;			/* -c; 0: all */
 	bool tee;			/* -T */
 	bool envelope;
+	bool no_timestamp;		/* --no-timestamp: envelopes get the time of producing */
 	bool create_topic;
 	uint64_t partitions, replication;
 	const char *errors_path;
@@ -86,6 +88,7 @@ struct state {
 	struct lwriter out;		/* -T */
 	struct lwriter dead;		/* --errors */
 	char why[192];			/* a bad line's detail, when it names a value */
+	struct env_parser env;		/* --envelope */
 	bool have_dead;
 	const char *const *sources;	/* names, by index */
 	size_t message_max;		/* message.max.bytes */
@@ -115,6 +118,7 @@ struct msg {
 	const void *key, *value;
 	size_t key_len, value_len;
 	rd_kafka_headers_t *headers;
+	int64_t timestamp;		/* ms since the epoch; 0: now */
 	const char *why;		/* when the line is bad: what, */
 	const char *why_arg;		/* and the detail */
 };

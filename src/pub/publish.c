@@ -15,17 +15,14 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include <json-c/json.h>
-
-#include "lib/base64.h"
 #include "lib/diag.h"
+#include "lib/envelope.h"
 #include "lib/jscan.h"
 #include "lib/kconf.h"
 #include "lib/stop.h"
 #include "pub/pub.h"
 
 #define FLUSH_POLL_MS 100
-#define PARTITION_TEXT_MAX 16		/* envelope partitions this long are out of range */
 #define PARALLEL_MIN 64			/* lines: fewer are not worth a second thread */
 
 /* The input line of a message, rebuilt for -T and --errors. */
@@ -184,162 +181,49 @@ key_from_field(struct state *st, const struct keyscan *k, struct msg *m)
 	}
 }
 
-enum env_field { E_TOPIC, E_PARTITION, E_KEY, E_KEY_B64, E_HEADERS, E_VALUE, E_VALUE_TEXT, E_VALUE_B64, E_N };
-
-static const char *const env_names[E_N] = {
-	"topic", "partition", "key", "key_base64", "headers", "value", "value_text", "value_base64",
-};
-
-
-/* Headers of an envelope: [{"key":"k","value":"v"}, ...]; value may be null. */
-static int
-envelope_headers(const struct jspan *h, struct msg *m)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *arr = tok ? json_tokener_parse_ex(tok, h->p, (int)h->len) : NULL;
-	size_t n;
-	int rc = 0;
-
-	if (tok)
-		json_tokener_free(tok);
-	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		return bad_message(m, "not an envelope", "headers is not an array");
-	}
-	n = json_object_array_length(arr);
-	m->headers = rd_kafka_headers_new(n);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i), *k, *v;
-
-		if (!json_object_is_type(e, json_type_object) ||
-		    !json_object_object_get_ex(e, "key", &k) || !json_object_is_type(k, json_type_string)) {
-			rc = -1;
-		} else if (!json_object_object_get_ex(e, "value", &v) || json_object_is_type(v, json_type_null)) {
-			rd_kafka_header_add(m->headers, json_object_get_string(k), json_object_get_string_len(k), NULL, 0);
-		} else if (json_object_is_type(v, json_type_string)) {
-			rd_kafka_header_add(m->headers, json_object_get_string(k), json_object_get_string_len(k),
-			    json_object_get_string(v), json_object_get_string_len(v));
-		} else {
-			rc = -1;
-		}
-	}
-	json_object_put(arr);
-	if (rc < 0)
-		return bad_message(m, "not an envelope", "headers must be {\"key\": string, \"value\": string or null}");
-	return 0;
-}
-
 /*
- * A string member decoded at scratch + at, then base64-decoded after it
- * when b64: at most 2 * v->len bytes. from_envelope() sized the scratch.
+ * An envelope line (as ksub --envelope writes it) into a message: the
+ * envelope module decodes it; kpub decides what -t and --no-timestamp
+ * change and whether the topic is one Kafka takes.
  */
-static int
-envelope_bytes(struct state *st, const struct jspan *v, bool b64, char **dst, size_t *len, size_t at)
-{
-	char *buf = st->scratch + at;
-	size_t n = jscan_string(v, buf);
-
-	if (b64) {
-		char *out = buf + n;
-		ssize_t d = base64_decode(out, buf, n);
-
-		if (d < 0)
-			return -1;
-		buf = out;
-		n = (size_t)d;
-	}
-	*dst = buf;
-	*len = n;
-	return 0;
-}
-
 static int
 from_envelope(struct state *st, const struct line *l, struct msg *m)
 {
-	static struct jpath paths[E_N];
-	static bool ready;
-	struct jspan f[E_N];
-	struct jscan_error err;
-	size_t values, at, n;
-	char *buf, why[96];
+	const struct options *o = st->opt;
+	struct envelope e;
+	char why[96];
 
-	if (!ready) {
-		for (int i = 0; i < E_N; i++)
-			jpath_parse(&paths[i], env_names[i]);
-		ready = true;
+	if (env_parse(&st->env, l->data, l->len, &e) < 0) {
+		if (!st->env.kind)
+			diag_exit(EX_OSERR, "out of memory");
+		return bad_message(m, strcmp(st->env.kind, "not_json") == 0 ? "not JSON" : "not an envelope",
+		    st->env.why);
 	}
-	if (jscan(l->data, l->len, paths, E_N, f, &err) < 0)
-		return bad_message(m, "not JSON", err.reason);
-	if (l->data[strspn(l->data, " \t")] != '{')
-		return bad_message(m, "not an envelope", "not an object");
-	/*
-	 * One buffer for everything decoded: key and value need at most twice
-	 * their span (text, then base64), the topic its span, after them.
-	 */
-	scratch(st, 3 * l->len + 16);
-	if (!st->opt->topic) {
-		if (f[E_TOPIC].type != JT_STRING)
+	if (!o->topic) {
+		if (!e.topic)
 			return bad_message(m, "not an envelope", "no topic (give -t)");
-		m->topic = buf = st->scratch + 2 * l->len + 8;
-		n = jscan_string(&f[E_TOPIC], buf);
-		buf[n] = '\0';
-		if (kconf_topic_check(buf, n, why, sizeof(why)) < 0) {
-			snprintf(st->why, sizeof(st->why), "topic '%.40s%s' is not a Kafka topic name: it %s", buf,
-			    n > 40 ? "..." : "", why);
+		if (kconf_topic_check(e.topic, e.topic_len, why, sizeof(why)) < 0) {
+			snprintf(st->why, sizeof(st->why), "topic '%.40s%s' is not a Kafka topic name: it %s", e.topic,
+			    e.topic_len > 40 ? "..." : "", why);
 			return bad_message(m, "not an envelope", st->why);
 		}
+		m->topic = e.topic;
 	}
-	if (f[E_PARTITION].type == JT_NUMBER) {
-		uint64_t p;
-
-		const struct jspan *v = &f[E_PARTITION];
-		size_t neg = v->p[0] == '-';
-
-		if (strspn(v->p + neg, "0123456789") != v->len - neg)
-			return bad_message(m, "not an envelope", "partition is not a whole number");
-		if (neg && strspn(v->p + 1, "0") == v->len - 1) {
-			p = 0;		/* -0 */
-		} else if (neg || v->len >= PARTITION_TEXT_MAX || jscan_uint(v, INT32_MAX, &p) < 0) {
-			snprintf(st->why, sizeof(st->why), "partition %.*s%s is out of range (0 to %d)",
-			    (int)(v->len < PARTITION_TEXT_MAX ? v->len : PARTITION_TEXT_MAX), v->p,
-			    v->len > PARTITION_TEXT_MAX ? "..." : "", INT32_MAX);
-			return bad_message(m, "not an envelope", st->why);
-		}
-		m->partition = (int32_t)p;
-	} else if (f[E_PARTITION].type != JT_NONE && f[E_PARTITION].type != JT_NULL) {
-		return bad_message(m, "not an envelope", "partition is not a number");
+	if (e.partition >= 0)
+		m->partition = e.partition;
+	m->key = e.key;
+	m->key_len = e.key_len;
+	m->value = e.value;
+	m->value_len = e.value_len;
+	/* CreateTime as the source had it, unless asked for the time of producing (0: now). */
+	m->timestamp = o->no_timestamp || e.timestamp < 0 ? 0 : e.timestamp;
+	if (e.nheaders > 0) {
+		if (!(m->headers = rd_kafka_headers_new(e.nheaders)))
+			diag_exit(EX_OSERR, "out of memory");
+		for (size_t i = 0; i < e.nheaders; i++)
+			rd_kafka_header_add(m->headers, e.headers[i].name, (ssize_t)e.headers[i].name_len,
+			    e.headers[i].value, (ssize_t)e.headers[i].value_len);
 	}
-
-	if (f[E_KEY].type == JT_STRING) {
-		envelope_bytes(st, &f[E_KEY], false, (char **)&m->key, &m->key_len, 0);
-	} else if (f[E_KEY_B64].type == JT_STRING) {
-		if (envelope_bytes(st, &f[E_KEY_B64], true, (char **)&m->key, &m->key_len, 0) < 0)
-			return bad_message(m, "not an envelope", "key_base64 is not base64");
-	} else if (f[E_KEY].type != JT_NONE && f[E_KEY].type != JT_NULL) {
-		return bad_message(m, "not an envelope", "key is not a string");
-	}
-
-	/* The value goes after the key in the scratch buffer. */
-	at = m->key ? (size_t)((const char *)m->key - st->scratch) + m->key_len : 0;
-	values = (f[E_VALUE].type != JT_NONE) + (f[E_VALUE_TEXT].type != JT_NONE) + (f[E_VALUE_B64].type != JT_NONE);
-	if (values != 1)
-		return bad_message(m, "not an envelope", values ? "more than one of value, value_text, value_base64" :
-		    "no value, value_text or value_base64");
-	if (f[E_VALUE].type == JT_NULL) {
-		m->value = NULL;	/* a tombstone */
-	} else if (f[E_VALUE].type != JT_NONE) {
-		m->value = f[E_VALUE].p;	/* verbatim: byte for byte */
-		m->value_len = f[E_VALUE].len;
-	} else if (f[E_VALUE_TEXT].type == JT_STRING) {
-		envelope_bytes(st, &f[E_VALUE_TEXT], false, (char **)&m->value, &m->value_len, at);
-	} else if (f[E_VALUE_B64].type == JT_STRING) {
-		if (envelope_bytes(st, &f[E_VALUE_B64], true, (char **)&m->value, &m->value_len, at) < 0)
-			return bad_message(m, "not an envelope", "value_base64 is not base64");
-	} else {
-		return bad_message(m, "not an envelope", "value_text or value_base64 is not a string");
-	}
-	if (f[E_HEADERS].type != JT_NONE && f[E_HEADERS].type != JT_NULL)
-		return envelope_headers(&f[E_HEADERS], m);
 	return 0;
 }
 
@@ -386,13 +270,13 @@ produce(struct state *st, struct msg *m, void *opaque)
 			    RD_KAFKA_V_PARTITION(m->partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			    RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
 			    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_HEADERS(m->headers),
-			    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+			    RD_KAFKA_V_TIMESTAMP(m->timestamp), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		else
 			err = rd_kafka_producev(st->rk, RD_KAFKA_V_RKT(st->rkt),
 			    RD_KAFKA_V_PARTITION(m->partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			    RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
 			    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_HEADERS(m->headers),
-			    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+			    RD_KAFKA_V_TIMESTAMP(m->timestamp), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			return err;
 		rd_kafka_poll(st->rk, QUEUE_FULL_POLL_MS);
@@ -410,7 +294,8 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 	struct msg m;
 	rd_kafka_resp_err_t err;
 
-	if (l->len > st->message_max) {
+	/* An envelope is longer than its message (escapes, base64): librdkafka measures that one. */
+	if (!o->envelope && l->len > st->message_max) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "%zu bytes, over message.max.bytes (%zu)", l->len, st->message_max);

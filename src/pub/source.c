@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "lib/diag.h"
+#include "lib/envelope.h"
 #include "lib/jscan.h"
 #include "lib/stop.h"
 #include "pub/pub.h"
@@ -35,9 +36,9 @@ track_source(struct state *st, const struct line *l, struct copy *c)
 	uint64_t partition, offset;
 
 	if (!parsed) {
-		jpath_parse(&paths[0], "topic");
-		jpath_parse(&paths[1], "partition");
-		jpath_parse(&paths[2], "offset");
+		jpath_parse(&paths[0], ENV_TOPIC);
+		jpath_parse(&paths[1], ENV_PARTITION);
+		jpath_parse(&paths[2], ENV_OFFSET);
 		parsed = true;
 	}
 	if (jscan(l->data, l->len, paths, 3, v, &err) < 0 || v[0].type != JT_STRING || v[0].len > sizeof(topic) ||

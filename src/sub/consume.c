@@ -12,10 +12,9 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "lib/base64.h"
 #include "lib/diag.h"
-#include "lib/jscan.h"
-#include "lib/jsonw.h"
+#include "lib/envelope.h"
+#include "lib/grow.h"
 #include "lib/stop.h"
 #include "sub/sub.h"
 
@@ -23,117 +22,36 @@
 #define DRAIN_QUERY_TIMEOUT_MS 2000	/* a partition's end, when a drain begins */
 #define DRAIN_CHECK_EVERY 1024		/* messages between drain checks while busy */
 
-static bool
-one_line_json(const char *p, size_t len)
-{
-	struct jspan none;
-	struct jscan_error err;
-
-	return len > 0 && !memchr(p, '\n', len) && !memchr(p, '\r', len) &&
-	    jscan(p, len, NULL, 0, &none, &err) == 0;
-}
-
-/* "name": then a string, or name_base64 when not UTF-8; into d. */
-static size_t
-put_bytes(char *d, const char *name, const void *p, size_t len)
-{
-	size_t n = 0, nl = strlen(name);
-
-	d[n++] = '"';
-	memcpy(d + n, name, nl);
-	n += nl;
-	if (utf8_valid(p, len)) {
-		memcpy(d + n, "\":", 2);
-		n += 2;
-		return n + jw_string(d + n, p, len);
-	}
-	memcpy(d + n, "_base64\":\"", 10);
-	n += 10;
-	n += base64_encode(d + n, p, len);
-	d[n++] = '"';
-	return n;
-}
-
+/* The message as one envelope line; its headers gathered in st->hdr. */
 static int
 write_envelope(struct state *st, const rd_kafka_message_t *m)
 {
-	const char *topic = rd_kafka_topic_name(m->rkt);
-	size_t tl = strlen(topic), klen = m->key_len, vlen = m->len, bound;
 	rd_kafka_headers_t *hdrs = NULL;
 	rd_kafka_timestamp_type_t tt;
-	int64_t ts = rd_kafka_message_timestamp(m, &tt);
-	size_t nh = 0, hbytes = 0;
-	char *d, *start;
+	struct envelope e = {
+		.topic = rd_kafka_topic_name(m->rkt), .partition = m->partition, .offset = m->offset,
+		.timestamp = rd_kafka_message_timestamp(m, &tt), .key = m->key, .key_len = m->key_len,
+		.value = m->payload, .value_len = m->len,
+	};
+	const char *name;
+	const void *val;
+	size_t size, n;
+	char *d;
 
-	if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-		const char *name;
-		const void *val;
-		size_t size;
-
-		for (; rd_kafka_header_get_all(hdrs, nh, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; nh++)
-			hbytes += 6 * strlen(name) + 6 * size + 48;
-	}
-	bound = 128 + jw_string_max(tl) + 3 * JW_I64_MAX + jw_string_max(klen) + 16 + hbytes +
-	    jw_string_max(vlen) + 20;
-	if (!(d = start = lw_reserve(&st->out, bound)))
-		return -1;
-#define PUT(s) (memcpy(d, s, sizeof(s) - 1), d += sizeof(s) - 1)
-	PUT("{\"topic\":");
-	d += jw_string(d, topic, tl);
-	PUT(",\"partition\":");
-	d += jw_i64(d, m->partition);
-	PUT(",\"offset\":");
-	d += jw_i64(d, m->offset);
-	PUT(",\"timestamp\":");
-	if (ts >= 0)
-		d += jw_i64(d, ts);
-	else
-		PUT("null");
-	*d++ = ',';
-	if (m->key)
-		d += put_bytes(d, "key", m->key, klen);
-	else
-		PUT("\"key\":null");
-	if (nh > 0) {
-		const char *name;
-		const void *val;
-		size_t size;
-
-		PUT(",\"headers\":[");
-		for (size_t i = 0; i < nh; i++) {
-			rd_kafka_header_get_all(hdrs, i, &name, &val, &size);
-			if (i)
-				*d++ = ',';
-			PUT("{\"key\":");
-			d += jw_string(d, name, strlen(name));
-			*d++ = ',';
-			if (val)
-				d += put_bytes(d, "value", val, size);
-			else
-				PUT("\"value\":null");
-			*d++ = '}';
+	e.topic_len = strlen(e.topic);
+	if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs)
+		for (; rd_kafka_header_get_all(hdrs, e.nheaders, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+		    e.nheaders++) {
+			if (grow(&st->hdr, &st->hcap, e.nheaders + 1, sizeof(*st->hdr), 8) < 0)
+				diag_exit(EX_OSERR, "out of memory");
+			st->hdr[e.nheaders] = (struct env_header){ name, strlen(name), val, size };
 		}
-		*d++ = ']';
-	}
-	*d++ = ',';
-	if (!m->payload) {
-		PUT("\"value\":null");
-	} else if (one_line_json(m->payload, vlen)) {
-		PUT("\"value\":");
-		memcpy(d, m->payload, vlen);
-		d += vlen;
-	} else if (utf8_valid(m->payload, vlen)) {
-		PUT("\"value_text\":");
-		d += jw_string(d, m->payload, vlen);
-	} else {
-		PUT("\"value_base64\":\"");
-		d += base64_encode(d, m->payload, vlen);
-		*d++ = '"';
-	}
-	*d++ = '}';
-	*d++ = (char)st->opt->delim;
-#undef PUT
-	lw_commit(&st->out, (size_t)(d - start));
+	e.headers = st->hdr;
+	if (!(d = lw_reserve(&st->out, env_write_max(&e) + 1)))
+		return -1;
+	n = env_write(d, &e);
+	d[n++] = (char)st->opt->delim;
+	lw_commit(&st->out, n);
 	return 0;
 }
 

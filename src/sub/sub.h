@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/envelope.h"
 #include "lib/lineio.h"
 #include "lib/metrics.h"
 
@@ -63,6 +64,8 @@ struct state {
 	const struct options *opt;
 	rd_kafka_t *rk;
 	struct lwriter out;
+	struct env_header *hdr;		/* --envelope: one message's headers */
+	size_t hcap;
 	struct part *parts;
 	size_t nparts, cap;
 	size_t last;			/* lookup cache */
