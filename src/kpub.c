@@ -385,7 +385,12 @@ main(int argc, char **argv)
 	if (kconf_init(&k) < 0)
 		diag_exit(EX_OSERR, "%s", k.errstr);
 	/* Lose nothing, double nothing: the defaults; -X may still change them. */
-	if (kconf_set(&k, "acks", "all") < 0 || kconf_set(&k, "enable.idempotence", "true") < 0)
+	/*
+	 * Keys where the Java client and kafka-python put them (Java's murmur2),
+	 * not where librdkafka's own consistent_random would.
+	 */
+	if (kconf_set(&k, "acks", "all") < 0 || kconf_set(&k, "enable.idempotence", "true") < 0 ||
+	    kconf_set(&k, "partitioner", "murmur2_random") < 0)
 		diag_exit(EX_SOFTWARE, "%s", k.errstr);
 	status = parse_options(argc, argv, &opt, &k);
 	if (status != EX_OK) {

@@ -114,24 +114,34 @@ key_partitions() {
 	kcat -C -b "$BROKERS" -t "$1" -e -q -f '%k %p\n' | sort -u
 }
 
-@test "kpub: keys land on the partitions librdkafka's own partitioner picks (default and murmur2)" {
-	# kpub batches by partition, so it runs the partitioner itself: the
-	# same keys sent by kcat (librdkafka partitioning each message) must
-	# land on the same partitions, for the default and another partitioner.
+@test "kpub: by default keys land where kafka-python and Java put them (murmur2), and -X partitioner= still chooses" {
 	$PY -c '
 import json
 for i in range(3000):
     print(json.dumps({"k": "key-%d" % (i % 211), "seq": i}))' > in.ndjson
 	jq -r '"\(.k)|\(tojson)"' -c in.ndjson > in.keyed
+	# The partitions kafka-python's DefaultPartitioner computes for these keys.
+	$PY -c '
+import sys
+from kafka.partitioner.default import murmur2
+for i in range(211):
+    k = b"key-%d" % i
+    print(k.decode(), (murmur2(k) & 0x7fffffff) % 7)' | sort -u > expected.txt
 	kpub -b "$BROKERS" -t kp --key-field k in.ndjson
-	kcat -P -b "$BROKERS" -t kc -K '|' in.keyed -l
-	kpub -b "$BROKERS" -t kpm --key-field k -X partitioner=murmur2 in.ndjson
-	kcat -P -b "$BROKERS" -t kcm -K '|' -X partitioner=murmur2 in.keyed -l
 	key_partitions kp > kp.txt
+	[ "$(wc -l < kp.txt)" -eq 211 ]
+	run diff expected.txt kp.txt
+	assert_success
+	# kpub batches by partition, so it runs the partitioner itself: the
+	# same keys sent by kcat (librdkafka partitioning each message) must
+	# land on the same partitions, for murmur2_random and for another
+	# partitioner chosen with -X.
+	kcat -P -b "$BROKERS" -t kc -K '|' -X partitioner=murmur2_random in.keyed -l
+	kpub -b "$BROKERS" -t kpm --key-field k -X partitioner=consistent_random in.ndjson
+	kcat -P -b "$BROKERS" -t kcm -K '|' -X partitioner=consistent_random in.keyed -l
 	key_partitions kc > kc.txt
 	key_partitions kpm > kpm.txt
 	key_partitions kcm > kcm.txt
-	[ "$(wc -l < kp.txt)" -eq 211 ]
 	run diff kc.txt kp.txt
 	assert_success
 	run diff kcm.txt kpm.txt

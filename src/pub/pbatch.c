@@ -54,7 +54,7 @@ pbatch_init(struct pbatch *b, rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char 
 	b->rkt = rkt;
 	b->timeout_ms = timeout_ms;
 	if (!partitioner)
-		partitioner = "consistent_random";
+		partitioner = "consistent_random";	/* librdkafka's default; kpub sets murmur2_random */
 	for (size_t i = 0; i < sizeof(partitioners) / sizeof(partitioners[0]); i++)
 		if (strcmp(partitioner, partitioners[i].name) == 0)
 			b->partitioner = partitioners[i].fn;
