@@ -23,6 +23,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "lib/diag.h"
+#include "lib/jsonw.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
 #include "lib/metrics.h"
@@ -109,7 +110,7 @@ parse_offset(const char *s, struct options *o)
 		o->off_kind = OFF_STORED;
 	else if (s[0] == '@' && s[1])
 		o->off_kind = OFF_FILE, o->off_file = s + 1;
-	else if (strncmp(s, "s@", 2) == 0 && opts_uint(s + 2, 0, INT64_MAX, &v) == 0)
+	else if (strncmp(s, JW_LIT("s@")) == 0 && opts_uint(s + 2, 0, INT64_MAX, &v) == 0)
 		o->off_kind = OFF_TIME, o->off_value = (int64_t)v;
 	else if (s[0] == '-' && opts_uint(s + 1, 1, INT64_MAX, &v) == 0)
 		o->off_kind = OFF_TAIL, o->off_value = (int64_t)v;

@@ -117,7 +117,7 @@ env_value_verbatim(const void *payload, size_t len)
 	 * follows, without white space around it; null would be a tombstone.
 	 */
 	if (len == 0 || is_ws(p[0]) || is_ws(p[len - 1]) || memchr(p, '\n', len) || memchr(p, '\r', len) ||
-	    (len == 4 && memcmp(p, "null", 4) == 0) || jscan(p, len, NULL, 0, &none, &err) < 0)
+	    (len == 4 && memcmp(p, JW_LIT("null")) == 0) || jscan(p, len, NULL, 0, &none, &err) < 0)
 		return 0;
 	return len < 2 * JSCAN_MAX_DEPTH || depth(p, len) < JSCAN_MAX_DEPTH;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jscan.h"
+#include "jsonw.h"
 
 #define KEY_DECODE_MAX 256	/* bytes of an escaped key compared to a path */
 
@@ -443,15 +444,15 @@ scan_value(struct scanner *sc, const char *p, uint64_t mask, size_t d)
 		break;
 	case 't':
 		t = JT_TRUE;
-		p = literal(sc, p, "true", 4);
+		p = literal(sc, p, JW_LIT("true"));
 		break;
 	case 'f':
 		t = JT_FALSE;
-		p = literal(sc, p, "false", 5);
+		p = literal(sc, p, JW_LIT("false"));
 		break;
 	case 'n':
 		t = JT_NULL;
-		p = literal(sc, p, "null", 4);
+		p = literal(sc, p, JW_LIT("null"));
 		break;
 	default:
 		if (*p != '-' && !is_digit(*p))
