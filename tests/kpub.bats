@@ -161,6 +161,17 @@ for line in sys.stdin:
 print(len(last))'
 }
 
+@test "kpub -T: a reader that closes the pipe early loses no message and ends quietly" {
+	seq 1 50000 > in.txt
+	for reader in "head -c 10 > /dev/null" true; do
+		run --separate-stderr bash -c "kpub -b '$BROKERS' -t t -T < in.txt | $reader; exit \${PIPESTATUS[0]}"
+		assert_success
+		assert_equal "$stderr" ""
+	done
+	run -0 bash -c "ksub -b '$BROKERS' -t t -e | sort -n | uniq -c | awk '{print \$1}' | sort -u"
+	assert_output 2
+}
+
 @test "kpub: with a librdkafka queue of 50 messages, 5000 lines still all arrive once, in order" {
 	$PY -c '
 import json
