@@ -451,7 +451,7 @@ take_line(struct run *R, const char *src, const struct line *l)
 	struct jscan_error err;
 
 	if (l->len == 0)
-		return 0;	/* Contract 1: an empty line is skipped */
+		return 0;	/* txstream(7), Record streams: an empty line is skipped */
 	if (jscan(l->data, l->len, R->path, R->npaths, R->found, &err) < 0)
 		return bad_line(R, src, l, "not JSON: %s at byte %zu", err.reason, err.offset + 1);
 	/* Columns and -f need an object; JSON as it is takes any text. */

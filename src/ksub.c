@@ -63,7 +63,7 @@ help(void)
 	    "  -p, --partition LIST     partitions, as 0,2-4 (default: all; not with -G)\n"
 	    "  -o, --offset OFFSET      beginning (default), end, stored, N, -N (the last N),\n"
 	    "                           s@MS (the first at or after that time), @FILE\n"
-	    "                           (a Contract 4 offsets file, e.g. a jagg checkpoint)\n"
+	    "                           (an offsets file, such as a jagg checkpoint)\n"
 	    "  -G, --group GROUP        read as a member of a balanced consumer group\n"
 	    "  -e, --exit               exit once every assigned partition is at its end\n"
 	    "  -c, --count N            exit after N messages\n"

@@ -269,7 +269,7 @@ for _, l in sorted(out):
 	envelopes recs > envs
 	head -400 envs | jagg -g merchantId total=sum:amount count distinct=count_distinct:userId \
 		first:userId --checkpoint state.json > /dev/null
-	# The offsets member is Contract 4: the next offset of each partition.
+	# The offsets member is the offsets file's (txstream(7)): the next offset of each partition.
 	assert_equal "$(jq -c .offsets state.json)" '{"tx":{"0":134,"1":133,"2":133}}'
 	run -0 jagg --mode final -g merchantId total=sum:amount count distinct=count_distinct:userId \
 		first:userId --checkpoint state.json < envs

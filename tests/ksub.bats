@@ -150,7 +150,7 @@ EOF
 	assert_failure 64
 }
 
-@test "ksub: -o @FILE resumes from a Contract 4 offsets file; a missing file is the beginning" {
+@test "ksub: -o @FILE resumes from an offsets file; a missing file is the beginning" {
 	start_broker -T t:3
 	for p in 0 1 2; do seq 1 50 | sed "s/^/p$p-/" | kcat -P -b "$BROKERS" -t t -p "$p"; done
 	run ksub -b "$BROKERS" -t t -e -o @nothing-yet.json
@@ -440,7 +440,7 @@ small_retained() {
 	run --separate-stderr ksub -b "$BROKERS" -t nope -e
 	assert_failure 66
 	[[ "$stderr" == *"nope: no such topic"* ]]
-	# Configuration errors are Contract 6's, as in kpub.
+	# Configuration errors are those of txstream(7), Command line, as in kpub.
 	run --separate-stderr ksub -b "$BROKERS" -t t -X no.such.property=1
 	assert_failure 78
 	[[ "$stderr" == *'-X: No such configuration property: "no.such.property"'* ]]

@@ -1,6 +1,6 @@
 /*
  * jagg's state: the groups, what absorbing a record does to them, and
- * the aggregate records (DESIGN.md, Contract 5) a trigger writes.
+ * the aggregate records (txstream(7), Aggregate record) a trigger writes.
  */
 #include "config.h"
 

@@ -388,7 +388,7 @@ gather_lines(const struct state *st, struct lreader *r, struct gather *g, enum l
 	g->n = 0;
 	for (; s == LR_LINE && max > 0; s = lr_next_wait(r, l, LR_NO_READ)) {
 		if (l->len == 0 && st->opt->delim == '\n')
-			continue;	/* Contract 1: an empty line is skipped */
+			continue;	/* txstream(7), Record streams: an empty line is skipped */
 		g->k[g->n++].l = *l;
 		if (g->n == GATHER_MAX || g->n == max)
 			break;

@@ -50,7 +50,7 @@ parse_partitions(const char *s, int32_t *out, int max)
 	return n;
 }
 
-/* Contract 4: {"offsets":{"topic":{"0":1043}}}; a missing file is no offsets. */
+/* txstream(7), Offsets file: {"offsets":{"topic":{"0":1043}}}; a missing file is no offsets. */
 static struct offsets *
 load_offsets(const char *path)
 {
