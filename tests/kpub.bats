@@ -544,7 +544,8 @@ for line in sys.stdin:
 		jq -c .offsets fwd.json
 	done
 	done_so_far=$(jq '[.offsets.t[]] | add' fwd.json)
-	[ "$done_so_far" -gt 0 ] && [ "$done_so_far" -lt 6000 ]
+	[ "$done_so_far" -gt 0 ]
+	[ "$done_so_far" -lt 6000 ]
 	ksub -b "$BROKERS" -t t --envelope -o @fwd.json -e | kpub -b "$BROKERS" -t copy \
 		--key-field value.merchantId --source-offsets fwd.json
 	# Every source message reached dst at least once...

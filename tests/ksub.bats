@@ -198,7 +198,8 @@ EOF
 	kill -TERM "$p2"
 	wait "$p2"
 	cat c2.err
-	[ -s c1.out ] && [ -s c2.out ]
+	[ -s c1.out ]
+	[ -s c2.out ]
 	[ "$(cat c1.out c2.out | wc -l)" -eq 2000 ]
 	[ "$(cat c1.out c2.out | sort -n | uniq | wc -l)" -eq 2000 ]
 	# What they wrote was committed: the group goes on after it.
