@@ -7,7 +7,7 @@
  *
  * Each line is checked whole by jscan, which also picks out the fields
  * the spec names; nothing else is decoded. Sums are exact decimals
- * (src/lib/dec.h). With envelopes (DESIGN.md, Contract 3) jagg keeps the
+ * (src/lib/dec.h). With envelopes (txstream(7), Envelope) jagg keeps the
  * next offset of every partition beside its state and skips what it has
  * already absorbed; the checkpoint holds both, so `ksub -o @FILE` and a
  * restarted jagg agree on where the state ends.
@@ -419,7 +419,7 @@ run_loop(struct run *R, struct lreader *r)
 		size_t n = 0, max = R->sc.input == INPUT_AUTO ? 1 : BATCH_MAX;
 
 		while (s == LR_LINE) {
-			if (l.len > 0) {	/* Contract 1: an empty line is skipped */
+			if (l.len > 0) {	/* txstream(7), Record streams: an empty line is skipped */
 				R->batch[n].line = l;
 				R->batch[n].vals = R->vals + n * o->spec.nfields;
 				n++;

@@ -8,7 +8,7 @@
  * Every line is checked whole by jscan before anything of it is written,
  * and values are never converted to numbers: the text of a number goes
  * out as it came (2.50 stays 2.50), and JSON is re-indented token by
- * token (src/lib/jprint.h), not parsed into a tree. Tables stream: column
+ * token (src/fmt/jprint.h), not parsed into a tree. Tables stream: column
  * widths are fixed from the first records (or --widths), so a row is
  * written as soon as it is read.
  */
@@ -29,19 +29,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cells.h"
-#include "lib/changelog.h"
+#include "fmt/cells.h"
+#include "fmt/changelog.h"
+#include "fmt/jprint.h"
+#include "fmt/liveview.h"
+#include "fmt/table.h"
+#include "fmt/term.h"
 #include "lib/atomicfile.h"
 #include "lib/diag.h"
-#include "lib/jprint.h"
 #include "lib/jscan.h"
 #include "lib/jsonw.h"
 #include "lib/lineio.h"
-#include "lib/liveview.h"
 #include "lib/opts.h"
 #include "lib/stop.h"
-#include "lib/table.h"
-#include "lib/term.h"
 
 #define DEFAULT_SAMPLE 100		/* records that fix a table's column widths */
 #define SAMPLE_PAUSE_MS 200		/* an input pause this long ends the sample early */
@@ -451,7 +451,7 @@ take_line(struct run *R, const char *src, const struct line *l)
 	struct jscan_error err;
 
 	if (l->len == 0)
-		return 0;	/* Contract 1: an empty line is skipped */
+		return 0;	/* txstream(7), Record streams: an empty line is skipped */
 	if (jscan(l->data, l->len, R->path, R->npaths, R->found, &err) < 0)
 		return bad_line(R, src, l, "not JSON: %s at byte %zu", err.reason, err.offset + 1);
 	/* Columns and -f need an object; JSON as it is takes any text. */

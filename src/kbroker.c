@@ -30,6 +30,7 @@
 
 #include "lib/atomicfile.h"
 #include "lib/diag.h"
+#include "lib/jsonw.h"
 #include "lib/metrics.h"
 #include "lib/kconf.h"
 #include "lib/lineio.h"
@@ -429,7 +430,7 @@ err_by_name(const char *s, bool *ok)
 	char *end;
 	long v;
 
-	if (strncmp(s, "RD_KAFKA_RESP_ERR_", 18) == 0)
+	if (strncmp(s, JW_LIT("RD_KAFKA_RESP_ERR_")) == 0)
 		s += 18;
 	rd_kafka_get_err_descs(&descs, &n);
 	for (size_t i = 0; i < n; i++)

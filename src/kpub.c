@@ -17,72 +17,29 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
 #include "lib/atomicfile.h"
-#include "lib/base64.h"
 #include "lib/diag.h"
-#include "lib/jscan.h"
-#include "lib/kconf.h"
 #include "lib/forkjoin.h"
-#include "lib/frontier.h"
+#include "lib/kconf.h"
 #include "lib/lineio.h"
 #include "lib/metrics.h"
 #include "lib/opts.h"
-#include "lib/pbatch.h"
 #include "lib/stop.h"
+#include "pub/pub.h"
 
-#define MAX_HEADERS 64			/* --header options */
-#define QUEUE_FULL_POLL_MS 50		/* wait for room when librdkafka's queue is full */
-#define FLUSH_POLL_MS 100
 #define DEFAULT_FLUSH_TIMEOUT 30.0	/* seconds */
 #define DEFAULT_CONNECT_TIMEOUT 10.0	/* seconds to reach a broker at start */
-#define ADMIN_TIMEOUT_MS 10000
-#define FRONTIER_SAVE_S 1.0		/* --source-offsets: seconds between saves */
-#define SOURCE_OFFSET_MAX 999999999999999999ULL	/* 18 digits: a source offset --source-offsets takes */
-#define PARTITION_TEXT_MAX 16		/* envelope partitions this long are out of range */
-#define LINE_BITS 40			/* opaque: line number bits; source index above */
 #define READ_CAP (256u << 10)		/* bytes read at a time: the lines of one read are one batch */
 #define BATCH_MAX 10000			/* messages: batches are handed over at this many */
-#define GATHER_MAX 4096			/* lines taken from the reader's buffer at a time */
-#define PARALLEL_MIN 64			/* lines: fewer are not worth a second thread */
-
-struct header {
-	const char *name, *value;
-};
-
-struct options {
-	const char *topic;
-	int32_t partition;
-	const char *key;		/* -k */
-	int key_delim;			/* -K, or -1 */
-	const char *key_field;		/* --key-field */
-	struct jpath key_path;
-	bool missing_key_null;
-	int delim;			/* -D */
-	uint64_t count;			/* -c; 0: all */
-	bool tee;			/* -T */
-	bool envelope;
-	bool create_topic;
-	uint64_t partitions, replication;
-	const char *errors_path;
-	bool strict;
-	bool unbuffered;
-	double flush_timeout, connect_timeout;
-	struct header headers[MAX_HEADERS];
-	size_t nheaders;
-	const char *metrics_addr;
-	const char *source_offsets;	/* --source-offsets FILE */
-	char **inputs;
-	int ninputs;
-};
 
 enum {
 	OPT_KEY_FIELD = OPT_PRIVATE,
 	OPT_MISSING_KEY,
 	OPT_HEADER,
 	OPT_ENVELOPE,
+	OPT_NO_TIMESTAMP,
 	OPT_CREATE_TOPIC,
 	OPT_PARTITIONS,
 	OPT_REPLICATION,
@@ -93,59 +50,13 @@ enum {
 	OPT_SOURCE_OFFSETS,
 };
 
-/* What a message carries back to its delivery report. */
-struct copy {
-	uint64_t where;			/* source index and line, as in opaque */
-	long frontier;			/* --source-offsets: its source partition, or -1 */
-	int64_t offset;			/* and its offset there */
-	size_t len;
-	char data[];			/* with --envelope: the input line, for -T and --errors */
-};
-
-/* An input line, and with --key-field what jscan found for the key. */
-struct keyscan {
-	struct line l;
-	int rc;
-	struct jspan v;
-	struct jscan_error err;
-};
-
-struct state {
-	const struct options *opt;
-	rd_kafka_t *rk;
-	rd_kafka_topic_t *rkt;		/* -t's topic; NULL in envelope mode without -t */
-	struct lwriter out;		/* -T */
-	struct lwriter dead;		/* --errors */
-	char why[192];			/* a bad line's detail, when it names a value */
-	bool have_dead;
-	const char *const *sources;	/* names, by index */
-	size_t message_max;		/* message.max.bytes */
-	char *scratch;			/* decoded key and value of one line */
-	size_t scratch_cap;
-	uint64_t produced, delivered, failed, lost, bad, bad_unsaved;
-	bool fatal;
-	int events[2];			/* pipe: librdkafka has events to serve */
-	struct keyscan *gathered;	/* lines of the reader's buffer, GATHER_MAX at most */
-	struct forkjoin helper;		/* the second thread finding keys */
-	struct pbatch batch;		/* messages gathered by partition (see pbatch.h) */
-	bool batching;
-	char partitioner[64];		/* the "partitioner" property, or empty */
-	size_t batch_max;		/* messages: hand the batches over at this many, */
-	size_t queue_max;		/* with librdkafka's queue this big */
-	struct frontier *frontier;	/* --source-offsets */
-	double next_save;
-	rd_kafka_queue_t *main_queue;
-	/* What kpub tells Prometheus; see METRICS in kpub(1). */
-	struct metric *m_in, *m_bytes_in, *m_out, *m_delivery_errors, *m_in_flight, *m_latency;
-};
-
 static const char synopsis[] =
 	"usage: kpub [-quvT] [-b brokers] [-t topic] [-p partition] [-k key | -K delim |\n"
 	"            --key-field path [--missing-key=null]] [-D delim] [-c count]\n"
 	"            [-z codec] [-X prop=val] [-F file] [--header name=value]\n"
-	"            [--envelope] [--create-topic] [--partitions N] [--replication-factor N]\n"
-	"            [--errors file] [--strict] [--flush-timeout time] [--timeout time]\n"
-	"            [--source-offsets file]\n"
+	"            [--envelope [--no-timestamp]] [--create-topic] [--partitions N]\n"
+	"            [--replication-factor N] [--errors file] [--strict]\n"
+	"            [--flush-timeout time] [--timeout time] [--source-offsets file]\n"
 	"            [--log-format text|json] [--metrics-addr addr] [file ...]\n";
 
 static void
@@ -175,7 +86,9 @@ help(void)
 	    "  -F, --config FILE        librdkafka properties, one P=V a line\n"
 	    "  -T, --tee                write each delivered line to stdout\n"
 	    "      --header NAME=VALUE  add this header to every message (repeatable)\n"
-	    "      --envelope           lines are envelopes (topic, partition, key, headers, value)\n"
+	    "      --envelope           lines are envelopes (topic, partition, timestamp, key,\n"
+	    "                           headers, value), as ksub --envelope writes them\n"
+	    "      --no-timestamp       with --envelope: the time of producing, not the envelope's\n"
 	    "      --create-topic       create the topic first if the cluster lacks it\n"
 	    "      --partitions N       partitions for --create-topic (default 5)\n"
 	    "      --replication-factor N  replicas for --create-topic (default 3)\n"
@@ -194,83 +107,6 @@ help(void)
 	    "      --version            print the version and exit\n", stdout);
 }
 
-static uint64_t
-where(size_t source, unsigned long long line)
-{
-	return (uint64_t)source << LINE_BITS | (line & (((uint64_t)1 << LINE_BITS) - 1));
-}
-
-static const char *
-where_source(const struct state *st, uint64_t w)
-{
-	const char *name = st->sources[w >> LINE_BITS];
-
-	return strcmp(name, "-") == 0 ? "stdin" : name;
-}
-
-static unsigned long long
-where_line(uint64_t w)
-{
-	return w & (((uint64_t)1 << LINE_BITS) - 1);
-}
-
-/* The input line of a message, rebuilt for -T and --errors. */
-static int
-write_line(const struct state *st, struct lwriter *w, const rd_kafka_message_t *m)
-{
-	const struct options *o = st->opt;
-	char delim = (char)o->delim;
-
-	if (o->envelope) {
-		const struct copy *c = m->_private;
-
-		return lw_write(w, c->data, c->len) < 0 || lw_write(w, &delim, 1) < 0 ? -1 : 0;
-	}
-	if (o->key_delim >= 0 && m->key) {
-		char kd = (char)o->key_delim;
-
-		if (lw_write(w, m->key, m->key_len) < 0 || lw_write(w, &kd, 1) < 0)
-			return -1;
-	}
-	if (lw_write(w, m->payload, m->len) < 0 || lw_write(w, &delim, 1) < 0)
-		return -1;
-	return 0;
-}
-
-static void
-on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct state *st = opaque;
-	bool copied = st->opt->envelope || st->frontier;
-	struct copy *c = copied ? m->_private : NULL;
-	uint64_t w = c ? c->where : (uint64_t)(uintptr_t)m->_private;
-	bool handled = true;
-	int64_t latency;
-
-	(void)rk;
-	/* Only when served: reading the clock for every message costs ~5 % (bench/kpub.sh). */
-	if (st->m_latency && (latency = rd_kafka_message_latency(m)) >= 0)	/* -1: not known */
-		metric_observe(st->m_latency, (double)latency / 1e6);
-	if (m->err) {
-		st->failed++;
-		metric_inc(st->m_delivery_errors);
-		diag_badline(where_source(st, w), where_line(w), "not delivered to %s [%" PRId32 "]: %s",
-		    rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
-		if (!st->have_dead || write_line(st, &st->dead, m) < 0 || lw_end_record(&st->dead) < 0) {
-			st->lost++;
-			handled = false;	/* the frontier stays below it: a restart sends it again */
-		}
-	} else {
-		st->delivered++;
-		metric_inc(st->m_out);
-		if (st->opt->tee && write_line(st, &st->out, m) == 0)
-			lw_end_record(&st->out);
-	}
-	if (c && c->frontier >= 0 && handled)
-		frontier_done(st->frontier, c->frontier, c->offset);
-	free(c);
-}
-
 static void
 on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
@@ -285,680 +121,6 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	}
 	/* librdkafka's log callback already reported it, unless all are down. */
 	diag_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? DIAG_WARN : DIAG_DEBUG, "%s", reason);
-}
-
-/* The reason label of bad lines in metrics, from what the report says. */
-static const char *
-bad_kind(const char *what)
-{
-	static const char *const kinds[][2] = {
-		{ "not JSON", "not_json" }, { "no key field", "missing_key" },
-		{ "key field is not a string or a number", "bad_key" }, { "not an envelope", "not_envelope" },
-		{ "line too long", "too_long" }, { "cannot produce", "produce_error" }, { "cut short", "cut" },
-	};
-
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(what, kinds[i][0]) == 0)
-			return kinds[i][1];
-	return "other";
-}
-
-static void
-count_bad(const char *kind)
-{
-	metric_inc(metric_counter_label("txstream_kpub_bad_records_total", "Bad input lines, by reason.",
-	    "reason", kind));
-}
-
-/* A bad input line: reported, counted, and dead-lettered when asked. */
-static void
-bad_line(struct state *st, const char *source, const struct line *l, const char *what, const char *detail)
-{
-	char delim = (char)st->opt->delim;
-
-	st->bad++;
-	count_bad(bad_kind(what));
-	diag_badline(source, l->no, "%s: %s", what, detail);
-	if (st->have_dead && l->data && lw_write(&st->dead, l->data, l->len) == 0 &&
-	    lw_write(&st->dead, &delim, 1) == 0 && lw_end_record(&st->dead) == 0)
-		return;
-	st->bad_unsaved++;
-}
-
-static char *
-scratch(struct state *st, size_t n)
-{
-	if (n > st->scratch_cap) {
-		char *p = realloc(st->scratch, n);
-
-		if (!p)
-			diag_exit(EX_OSERR, "out of memory");
-		st->scratch = p;
-		st->scratch_cap = n;
-	}
-	return st->scratch;
-}
-
-/* The message one line becomes. */
-struct msg {
-	const char *topic;		/* NULL: st->rkt */
-	int32_t partition;
-	const void *key, *value;
-	size_t key_len, value_len;
-	rd_kafka_headers_t *headers;
-	const char *why;		/* when the line is bad: what, */
-	const char *why_arg;		/* and the detail */
-};
-
-static rd_kafka_headers_t *
-add_fixed_headers(const struct options *o, rd_kafka_headers_t *h)
-{
-	if (o->nheaders == 0)
-		return h;
-	if (!h)
-		h = rd_kafka_headers_new(o->nheaders);
-	for (size_t i = 0; i < o->nheaders; i++)
-		rd_kafka_header_add(h, o->headers[i].name, -1, o->headers[i].value, -1);
-	return h;
-}
-
-static int
-bad_message(struct msg *m, const char *why, const char *detail)
-{
-	m->why = why;
-	m->why_arg = detail;
-	return -1;
-}
-
-/* The key from --key-field: a string as is, a number as its text. */
-static int
-key_from_field(struct state *st, const struct keyscan *k, struct msg *m)
-{
-	const struct options *o = st->opt;
-
-	if (k->rc < 0)
-		return bad_message(m, "not JSON", k->err.reason);
-	switch (k->v.type) {
-	case JT_STRING:
-		m->key = scratch(st, k->v.len);
-		m->key_len = jscan_string(&k->v, st->scratch);
-		return 0;
-	case JT_NUMBER:
-		m->key = k->v.p;
-		m->key_len = k->v.len;
-		return 0;
-	case JT_NONE:
-	case JT_NULL:
-		if (o->missing_key_null)
-			return 0;
-		return bad_message(m, "no key field", o->key_field);
-	default:
-		return bad_message(m, "key field is not a string or a number", o->key_field);
-	}
-}
-
-enum env_field { E_TOPIC, E_PARTITION, E_KEY, E_KEY_B64, E_HEADERS, E_VALUE, E_VALUE_TEXT, E_VALUE_B64, E_N };
-
-static const char *const env_names[E_N] = {
-	"topic", "partition", "key", "key_base64", "headers", "value", "value_text", "value_base64",
-};
-
-/* Headers of an envelope: [{"key":"k","value":"v"}, ...]; value may be null. */
-static int
-envelope_headers(const struct jspan *h, struct msg *m)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *arr = tok ? json_tokener_parse_ex(tok, h->p, (int)h->len) : NULL;
-	size_t n;
-	int rc = 0;
-
-	if (tok)
-		json_tokener_free(tok);
-	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		return bad_message(m, "not an envelope", "headers is not an array");
-	}
-	n = json_object_array_length(arr);
-	m->headers = rd_kafka_headers_new(n);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i), *k, *v;
-
-		if (!json_object_is_type(e, json_type_object) ||
-		    !json_object_object_get_ex(e, "key", &k) || !json_object_is_type(k, json_type_string)) {
-			rc = -1;
-		} else if (!json_object_object_get_ex(e, "value", &v) || json_object_is_type(v, json_type_null)) {
-			rd_kafka_header_add(m->headers, json_object_get_string(k), json_object_get_string_len(k), NULL, 0);
-		} else if (json_object_is_type(v, json_type_string)) {
-			rd_kafka_header_add(m->headers, json_object_get_string(k), json_object_get_string_len(k),
-			    json_object_get_string(v), json_object_get_string_len(v));
-		} else {
-			rc = -1;
-		}
-	}
-	json_object_put(arr);
-	if (rc < 0)
-		return bad_message(m, "not an envelope", "headers must be {\"key\": string, \"value\": string or null}");
-	return 0;
-}
-
-/*
- * A string member decoded at scratch + at, then base64-decoded after it
- * when b64: at most 2 * v->len bytes. from_envelope() sized the scratch.
- */
-static int
-envelope_bytes(struct state *st, const struct jspan *v, bool b64, char **dst, size_t *len, size_t at)
-{
-	char *buf = st->scratch + at;
-	size_t n = jscan_string(v, buf);
-
-	if (b64) {
-		char *out = buf + n;
-		ssize_t d = base64_decode(out, buf, n);
-
-		if (d < 0)
-			return -1;
-		buf = out;
-		n = (size_t)d;
-	}
-	*dst = buf;
-	*len = n;
-	return 0;
-}
-
-static int
-from_envelope(struct state *st, const struct line *l, struct msg *m)
-{
-	static struct jpath paths[E_N];
-	static bool ready;
-	struct jspan f[E_N];
-	struct jscan_error err;
-	size_t values, at, n;
-	char *buf, why[96];
-
-	if (!ready) {
-		for (int i = 0; i < E_N; i++)
-			jpath_parse(&paths[i], env_names[i]);
-		ready = true;
-	}
-	if (jscan(l->data, l->len, paths, E_N, f, &err) < 0)
-		return bad_message(m, "not JSON", err.reason);
-	if (l->data[strspn(l->data, " \t")] != '{')
-		return bad_message(m, "not an envelope", "not an object");
-	/*
-	 * One buffer for everything decoded: key and value need at most twice
-	 * their span (text, then base64), the topic its span, after them.
-	 */
-	scratch(st, 3 * l->len + 16);
-	if (!st->opt->topic) {
-		if (f[E_TOPIC].type != JT_STRING)
-			return bad_message(m, "not an envelope", "no topic (give -t)");
-		m->topic = buf = st->scratch + 2 * l->len + 8;
-		n = jscan_string(&f[E_TOPIC], buf);
-		buf[n] = '\0';
-		if (kconf_topic_check(buf, n, why, sizeof(why)) < 0) {
-			snprintf(st->why, sizeof(st->why), "topic '%.40s%s' is not a Kafka topic name: it %s", buf,
-			    n > 40 ? "..." : "", why);
-			return bad_message(m, "not an envelope", st->why);
-		}
-	}
-	if (f[E_PARTITION].type == JT_NUMBER) {
-		uint64_t p;
-
-		const struct jspan *v = &f[E_PARTITION];
-		size_t neg = v->p[0] == '-';
-
-		if (strspn(v->p + neg, "0123456789") != v->len - neg)
-			return bad_message(m, "not an envelope", "partition is not a whole number");
-		if (neg && strspn(v->p + 1, "0") == v->len - 1) {
-			p = 0;		/* -0 */
-		} else if (neg || v->len >= PARTITION_TEXT_MAX || jscan_uint(v, INT32_MAX, &p) < 0) {
-			snprintf(st->why, sizeof(st->why), "partition %.*s%s is out of range (0 to %d)",
-			    (int)(v->len < PARTITION_TEXT_MAX ? v->len : PARTITION_TEXT_MAX), v->p,
-			    v->len > PARTITION_TEXT_MAX ? "..." : "", INT32_MAX);
-			return bad_message(m, "not an envelope", st->why);
-		}
-		m->partition = (int32_t)p;
-	} else if (f[E_PARTITION].type != JT_NONE && f[E_PARTITION].type != JT_NULL) {
-		return bad_message(m, "not an envelope", "partition is not a number");
-	}
-
-	if (f[E_KEY].type == JT_STRING) {
-		envelope_bytes(st, &f[E_KEY], false, (char **)&m->key, &m->key_len, 0);
-	} else if (f[E_KEY_B64].type == JT_STRING) {
-		if (envelope_bytes(st, &f[E_KEY_B64], true, (char **)&m->key, &m->key_len, 0) < 0)
-			return bad_message(m, "not an envelope", "key_base64 is not base64");
-	} else if (f[E_KEY].type != JT_NONE && f[E_KEY].type != JT_NULL) {
-		return bad_message(m, "not an envelope", "key is not a string");
-	}
-
-	/* The value goes after the key in the scratch buffer. */
-	at = m->key ? (size_t)((const char *)m->key - st->scratch) + m->key_len : 0;
-	values = (f[E_VALUE].type != JT_NONE) + (f[E_VALUE_TEXT].type != JT_NONE) + (f[E_VALUE_B64].type != JT_NONE);
-	if (values != 1)
-		return bad_message(m, "not an envelope", values ? "more than one of value, value_text, value_base64" :
-		    "no value, value_text or value_base64");
-	if (f[E_VALUE].type == JT_NULL) {
-		m->value = NULL;	/* a tombstone */
-	} else if (f[E_VALUE].type != JT_NONE) {
-		m->value = f[E_VALUE].p;	/* verbatim: byte for byte */
-		m->value_len = f[E_VALUE].len;
-	} else if (f[E_VALUE_TEXT].type == JT_STRING) {
-		envelope_bytes(st, &f[E_VALUE_TEXT], false, (char **)&m->value, &m->value_len, at);
-	} else if (f[E_VALUE_B64].type == JT_STRING) {
-		if (envelope_bytes(st, &f[E_VALUE_B64], true, (char **)&m->value, &m->value_len, at) < 0)
-			return bad_message(m, "not an envelope", "value_base64 is not base64");
-	} else {
-		return bad_message(m, "not an envelope", "value_text or value_base64 is not a string");
-	}
-	if (f[E_HEADERS].type != JT_NONE && f[E_HEADERS].type != JT_NULL)
-		return envelope_headers(&f[E_HEADERS], m);
-	return 0;
-}
-
-/* Turn one line into a message; -1 with m->why when the line is bad. */
-static int
-make_message(struct state *st, const struct keyscan *k, struct msg *m)
-{
-	const struct line *l = &k->l;
-	const struct options *o = st->opt;
-	char *kd;
-
-	memset(m, 0, sizeof(*m));
-	m->partition = o->partition;
-	if (o->envelope)
-		return from_envelope(st, l, m);
-	m->value = l->data;
-	m->value_len = l->len;
-	if (o->key) {
-		m->key = o->key;
-		m->key_len = strlen(o->key);
-	} else if (o->key_delim >= 0 && (kd = memchr(l->data, o->key_delim, l->len))) {
-		m->key = l->data;
-		m->key_len = (size_t)(kd - l->data);
-		m->value = kd + 1;
-		m->value_len = l->len - m->key_len - 1;
-	} else if (o->key_field) {
-		return key_from_field(st, k, m);
-	}
-	return 0;
-}
-
-/*
- * Hand one message to librdkafka. When its queue is full, serve delivery
- * reports until there is room: waiting, never dropping.
- */
-static rd_kafka_resp_err_t
-produce(struct state *st, struct msg *m, void *opaque)
-{
-	for (;;) {
-		rd_kafka_resp_err_t err;
-
-		if (m->topic)
-			err = rd_kafka_producev(st->rk, RD_KAFKA_V_TOPIC(m->topic),
-			    RD_KAFKA_V_PARTITION(m->partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			    RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
-			    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_HEADERS(m->headers),
-			    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-		else
-			err = rd_kafka_producev(st->rk, RD_KAFKA_V_RKT(st->rkt),
-			    RD_KAFKA_V_PARTITION(m->partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			    RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
-			    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_HEADERS(m->headers),
-			    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			return err;
-		rd_kafka_poll(st->rk, QUEUE_FULL_POLL_MS);
-	}
-}
-
-/* A message of a batch librdkafka refused. */
-static void
-batch_failed(void *arg, rd_kafka_message_t *bm)
-{
-	struct state *st = arg;
-	uint64_t w = (uint64_t)(uintptr_t)bm->_private;
-	struct msg m = {
-		.partition = bm->partition, .key = bm->key, .key_len = bm->key_len,
-		.value = bm->payload, .value_len = bm->len,
-	};
-	struct line l = { .data = bm->payload, .len = bm->len, .no = where_line(w) };
-	rd_kafka_resp_err_t err = bm->err;
-
-	/* The queue filled up: this one and the rest of its batch wait their turn, in order. */
-	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && (err = produce(st, &m, bm->_private)) == 0)
-		return;
-	st->produced--;
-	if (st->opt->key_delim >= 0 && bm->key) {
-		/* -K: the line is the key, the delimiter and the value, as read. */
-		l.data = (char *)bm->payload - bm->key_len - 1;
-		l.len += bm->key_len + 1;
-	}
-	bad_line(st, where_source(st, w), &l, "cannot produce", rd_kafka_err2str(err));
-}
-
-/*
- * Hand the batches to librdkafka, once its queue has room for all of
- * them: a full queue would refuse the rest of a batch, which would then go
- * one message at a time.
- */
-static void
-flush_batches(struct state *st)
-{
-	struct pbatch *b = &st->batch;
-
-	if (b->pending == 0)
-		return;
-	while ((size_t)rd_kafka_outq_len(st->rk) + b->pending > st->queue_max && !st->fatal)
-		rd_kafka_poll(st->rk, QUEUE_FULL_POLL_MS);
-	pbatch_flush(b, batch_failed, st);
-	rd_kafka_poll(st->rk, 0);
-	pbatch_refresh(b, mono_now());
-}
-
-/*
- * --source-offsets: the line is an envelope (as ksub --envelope writes);
- * its topic, partition and offset go into the frontier, in flight until
- * the delivery report.
- */
-static int
-track_source(struct state *st, const struct line *l, struct copy *c)
-{
-	static struct jpath paths[3];
-	static bool parsed;
-	struct jspan v[3];
-	struct jscan_error err;
-	char topic[512];
-	size_t tlen;
-	uint64_t partition, offset;
-
-	if (!parsed) {
-		jpath_parse(&paths[0], "topic");
-		jpath_parse(&paths[1], "partition");
-		jpath_parse(&paths[2], "offset");
-		parsed = true;
-	}
-	if (jscan(l->data, l->len, paths, 3, v, &err) < 0 || v[0].type != JT_STRING || v[0].len > sizeof(topic) ||
-	    jscan_uint(&v[1], INT32_MAX, &partition) < 0 || jscan_uint(&v[2], SOURCE_OFFSET_MAX, &offset) < 0)
-		return -1;
-	tlen = jscan_string(&v[0], topic);
-	if ((c->frontier = frontier_add(st->frontier, topic, tlen, (int32_t)partition, (int64_t)offset)) < 0)
-		diag_exit(EX_OSERR, "out of memory");
-	c->offset = (int64_t)offset;
-	return 0;
-}
-
-static void
-save_frontier(struct state *st)
-{
-	if (!st->frontier)
-		return;
-	if (frontier_save(st->frontier) < 0)
-		diag_exit(EX_CANTCREAT, "--source-offsets %s: cannot write it: %s", st->opt->source_offsets,
-		    strerror(errno));
-	st->next_save = mono_now() + FRONTIER_SAVE_S;
-}
-
-/* One input line. Returns -1 when reading should stop (--strict). */
-static int
-publish_line(struct state *st, const char *source, size_t src_index, const struct keyscan *k)
-{
-	const struct line *l = &k->l;
-	const struct options *o = st->opt;
-	struct copy *c = NULL;
-	void *opaque;
-	struct msg m;
-	rd_kafka_resp_err_t err;
-
-	if (l->len > st->message_max) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "%zu bytes, over message.max.bytes (%zu)", l->len, st->message_max);
-		bad_line(st, source, l, "line too long", why);
-		return o->strict ? -1 : 0;
-	}
-	if (make_message(st, k, &m) < 0) {
-		if (m.headers)
-			rd_kafka_headers_destroy(m.headers);
-		bad_line(st, source, l, m.why, m.why_arg);
-		return o->strict ? -1 : 0;
-	}
-	m.headers = add_fixed_headers(o, m.headers);
-	if (o->envelope || st->frontier) {
-		size_t keep = o->envelope ? l->len : 0;
-
-		/* Envelopes are rebuilt from nothing: keep the line for -T and --errors. */
-		if (!(c = malloc(sizeof(*c) + keep)))
-			diag_exit(EX_OSERR, "out of memory");
-		c->where = where(src_index, l->no);
-		c->len = keep;
-		memcpy(c->data, l->data, keep);
-		c->frontier = -1;
-		if (st->frontier && track_source(st, l, c) < 0) {
-			free(c);
-			if (m.headers)
-				rd_kafka_headers_destroy(m.headers);
-			bad_line(st, source, l, "not an envelope", "--source-offsets needs topic, partition and offset");
-			return o->strict ? -1 : 0;
-		}
-		opaque = c;
-	} else {
-		int32_t p;
-
-		opaque = (void *)(uintptr_t)where(src_index, l->no);
-		if (st->batching && !m.headers && (p = pbatch_partition(&st->batch, m.partition, m.key, m.key_len)) >= 0) {
-			if (pbatch_add(&st->batch, p, m.key, m.key_len, m.value, m.value_len, opaque) < 0)
-				diag_exit(EX_OSERR, "out of memory");
-			st->produced++;
-			if (st->batch.pending >= st->batch_max)
-				flush_batches(st);
-			return 0;
-		}
-	}
-	/* Alone, after what is batched: a partition's messages keep their order. */
-	flush_batches(st);
-	err = produce(st, &m, opaque);
-	if (err) {
-		free(c);
-		if (m.headers)
-			rd_kafka_headers_destroy(m.headers);
-		bad_line(st, source, l, "cannot produce", rd_kafka_err2str(err));
-		return o->strict ? -1 : 0;
-	}
-	st->produced++;
-	rd_kafka_poll(st->rk, 0);
-	return 0;
-}
-
-/* Lines taken from the reader's buffer, not yet sent. */
-struct gather {
-	struct keyscan *k;	/* GATHER_MAX of them */
-	size_t n;
-	const struct jpath *key_path;
-};
-
-/* --key-field: each line's key, found in either thread (jscan keeps no state). */
-static void
-scan_keys(void *arg, size_t from, size_t to)
-{
-	struct gather *g = arg;
-
-	for (size_t i = from; i < to; i++) {
-		struct keyscan *k = &g->k[i];
-
-		k->rc = jscan(k->l.data, k->l.len, g->key_path, 1, &k->v, &k->err);
-	}
-}
-
-/*
- * Lines into g, from the one in l (status s) on, while the buffer has
- * them, at most max. Returns the status that ended it: LR_LINE when g is
- * full, else what came after the last line (l then holds it).
- */
-static enum lr_status
-gather_lines(const struct state *st, struct lreader *r, struct gather *g, enum lr_status s, struct line *l,
-    uint64_t max)
-{
-	g->n = 0;
-	for (; s == LR_LINE && max > 0; s = lr_next_wait(r, l, LR_NO_READ)) {
-		if (l->len == 0 && st->opt->delim == '\n')
-			continue;	/* Contract 1: an empty line is skipped */
-		g->k[g->n++].l = *l;
-		if (g->n == GATHER_MAX || g->n == max)
-			break;
-	}
-	return s;
-}
-
-static int
-publish_gathered(struct state *st, const char *source, size_t src_index, const struct gather *g)
-{
-	for (size_t i = 0; i < g->n; i++) {
-		const struct line *l = &g->k[i].l;
-
-		metric_inc(st->m_in);
-		metric_add(st->m_bytes_in, l->len + 1);
-		if (publish_line(st, source, src_index, &g->k[i]) < 0)
-			return -1;
-		if (st->frontier && l->no % 256 == 0 && mono_now() >= st->next_save)
-			save_frontier(st);
-	}
-	return 0;
-}
-
-/*
- * The lines of one input file, taken a buffer at a time: with
- * --key-field the keys are found in two threads, then the lines are sent
- * in order. Batched lines point into the reader's buffer, so the batches
- * are handed over before it reads again.
- */
-static int
-publish_lines(struct state *st, struct lreader *r, size_t src_index)
-{
-	const struct options *o = st->opt;
-	const char *source = lr_name(r);
-	struct gather g = { st->gathered, 0, &o->key_path };
-	struct line l;
-	enum lr_status s;
-
-	/* After a stop request the reader still hands out what it holds. */
-	while (!st->fatal) {
-		if (o->count && st->produced >= o->count) {
-			if (!st->batch.pending)
-				break;
-			flush_batches(st);	/* a message refused there gives its place back */
-			continue;
-		}
-		/* While input is quiet, delivery reports are served as they come. */
-		r->wake_fd = st->events[0];
-		s = lr_next_wait(r, &l, st->batch.pending ? LR_NO_READ : -1);
-		s = gather_lines(st, r, &g, s, &l, o->count ? o->count - st->produced : UINT64_MAX);
-		if (o->key_field && !o->envelope)
-			fj_run(&st->helper, scan_keys, &g, g.n, PARALLEL_MIN);
-		if (publish_gathered(st, source, src_index, &g) < 0)
-			return -1;
-		if (s == LR_LINE)
-			continue;	/* GATHER_MAX lines, or -c's count */
-		if (s == LR_TIMEOUT) {
-			flush_batches(st);
-			rd_kafka_poll(st->rk, 0);
-			if (st->frontier && mono_now() >= st->next_save)
-				save_frontier(st);
-			continue;
-		}
-		if (s == LR_EOF)
-			break;
-		if (s == LR_ERROR) {
-			diag_err("%s: read error: %s", source, strerror(errno));
-			return -1;
-		}
-		if (s == LR_CUT) {
-			bad_line(st, source, &l, "cut short", "the stop came before its delimiter");
-			break;
-		}
-		if (s == LR_TOOLONG) {
-			metric_inc(st->m_in);
-			metric_add(st->m_bytes_in, l.len + 1);
-			st->bad++;
-			count_bad("too_long");
-			st->bad_unsaved++;
-			diag_badline(source, l.no, "line of %zu bytes is longer than kpub reads; skipped", l.len);
-			if (o->strict)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-publish_input(struct state *st, struct lreader *r, size_t src_index)
-{
-	int rc = publish_lines(st, r, src_index);
-
-	flush_batches(st);
-	return rc;
-}
-
-/*
- * Wait for every delivery report, up to --flush-timeout. What is still
- * undelivered then is purged, so its report comes back as a failure and
- * is dead-lettered or counted as lost, never forgotten.
- */
-static void
-drain(struct state *st)
-{
-	double deadline = mono_now() + st->opt->flush_timeout;
-	int left;
-
-	while ((left = rd_kafka_outq_len(st->rk)) > 0 && mono_now() < deadline && !st->fatal)
-		rd_kafka_flush(st->rk, FLUSH_POLL_MS);
-	if (left > 0) {
-		diag_err("%d message%s not delivered within the flush timeout", left, left == 1 ? "" : "s");
-		rd_kafka_purge(st->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		for (int i = 0; i < 50 && rd_kafka_outq_len(st->rk) > 0; i++)
-			rd_kafka_poll(st->rk, FLUSH_POLL_MS);
-	}
-	rd_kafka_poll(st->rk, 0);
-}
-
-/* --create-topic through the Admin API; a broker without it is not fatal. */
-static void
-create_topic(struct state *st)
-{
-	const struct options *o = st->opt;
-	char err[256];
-	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(o->topic, (int)o->partitions,
-	    (int)o->replication, err, sizeof(err));
-	rd_kafka_queue_t *q = rd_kafka_queue_new(st->rk);
-	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(st->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-	rd_kafka_event_t *ev;
-
-	rd_kafka_AdminOptions_set_request_timeout(ao, ADMIN_TIMEOUT_MS, err, sizeof(err));
-	rd_kafka_CreateTopics(st->rk, &nt, 1, ao, q);
-	ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 1000);
-	if (!ev) {
-		diag_warn("--create-topic: no answer from the cluster; going on");
-	} else if (rd_kafka_event_error(ev)) {
-		diag_warn("--create-topic: the cluster cannot create topics (%s); going on",
-		    rd_kafka_event_error_string(ev));
-	} else {
-		size_t n;
-		const rd_kafka_topic_result_t **res =
-		    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-		rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
-
-		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-			diag_info("created topic %s (%" PRIu64 " partitions, replication %" PRIu64 ")",
-			    o->topic, o->partitions, o->replication);
-		else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-			diag_warn("--create-topic: %s: %s; going on", o->topic,
-			    rd_kafka_topic_result_error_string(res[0]) ? rd_kafka_topic_result_error_string(res[0]) :
-			    rd_kafka_err2str(e));
-	}
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	rd_kafka_AdminOptions_destroy(ao);
-	rd_kafka_queue_destroy(q);
-	rd_kafka_NewTopic_destroy(nt);
 }
 
 static int
@@ -982,6 +144,7 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		{ "missing-key", required_argument, NULL, OPT_MISSING_KEY },
 		{ "header", required_argument, NULL, OPT_HEADER },
 		{ "envelope", no_argument, NULL, OPT_ENVELOPE },
+		{ "no-timestamp", no_argument, NULL, OPT_NO_TIMESTAMP },
 		{ "create-topic", no_argument, NULL, OPT_CREATE_TOPIC },
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "replication-factor", required_argument, NULL, OPT_REPLICATION },
@@ -1069,6 +232,9 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		case OPT_ENVELOPE:
 			o->envelope = true;
 			break;
+		case OPT_NO_TIMESTAMP:
+			o->no_timestamp = true;
+			break;
 		case OPT_CREATE_TOPIC:
 			o->create_topic = true;
 			break;
@@ -1111,41 +277,13 @@ parse_options(int argc, char **argv, struct options *o, struct kconf *k)
 		return diag_err("-t '%s': not a Kafka topic name: it %s", o->topic, why), EX_USAGE;
 	if (o->create_topic && !o->topic)
 		return diag_err("--create-topic needs -t topic"), EX_USAGE;
+	if (o->no_timestamp && !o->envelope)
+		return diag_err("--no-timestamp goes with --envelope"), EX_USAGE;
 	if (o->envelope && (keys || o->partition != RD_KAFKA_PARTITION_UA))
 		return diag_err("--envelope takes key and partition from each envelope: no -k, -K, --key-field or -p"), EX_USAGE;
 	o->inputs = argv + optind;
 	o->ninputs = argc - optind;
 	return EX_OK;
-}
-
-/*
- * Messages go to librdkafka in batches by partition when kpub can tell
- * the partition itself: a key (or -p), no headers, plain lines.
- */
-static void
-start_batching(struct state *st)
-{
-	const struct options *o = st->opt;
-	char why[256];
-
-	/*
-	 * --strict stops at the first refused message: one at a time, no
-	 * message after it has gone.
-	 */
-	if (!st->rkt || o->envelope || st->opt->source_offsets || o->nheaders > 0 || o->strict ||
-	    (!o->key && o->key_delim < 0 && !o->key_field && o->partition == RD_KAFKA_PARTITION_UA))
-		return;
-	if (pbatch_init(&st->batch, st->rk, st->rkt, st->partitioner[0] ? st->partitioner : NULL,
-	    (int)(o->connect_timeout * 1000), why, sizeof(why)) < 0) {
-		if (errno == ENOMEM)
-			diag_exit(EX_OSERR, "out of memory");
-		diag_debug("messages go one by one: %s", why);
-		return;
-	}
-	if (why[0])
-		diag_debug("%s", why);
-	diag_info("messages go to librdkafka a batch per partition (%" PRId32 " partitions)", st->batch.nparts);
-	st->batching = true;
 }
 
 /* The client, once the options are known; exits on failure. */
@@ -1247,7 +385,12 @@ main(int argc, char **argv)
 	if (kconf_init(&k) < 0)
 		diag_exit(EX_OSERR, "%s", k.errstr);
 	/* Lose nothing, double nothing: the defaults; -X may still change them. */
-	if (kconf_set(&k, "acks", "all") < 0 || kconf_set(&k, "enable.idempotence", "true") < 0)
+	/*
+	 * Keys where the Java client and kafka-python put them (Java's murmur2),
+	 * not where librdkafka's own consistent_random would.
+	 */
+	if (kconf_set(&k, "acks", "all") < 0 || kconf_set(&k, "enable.idempotence", "true") < 0 ||
+	    kconf_set(&k, "partitioner", "murmur2_random") < 0)
 		diag_exit(EX_SOFTWARE, "%s", k.errstr);
 	status = parse_options(argc, argv, &opt, &k);
 	if (status != EX_OK) {
@@ -1336,6 +479,7 @@ main(int argc, char **argv)
 		lw_free(&st.dead);
 	}
 	free(st.scratch);
+	env_parser_free(&st.env);
 	frontier_free(st.frontier);
 	pbatch_free(&st.batch);
 	fj_stop(&st.helper);

@@ -1,7 +1,7 @@
 /*
- * txgen: write the seed's financial transaction records (DESIGN.md,
- * Contract 2) as NDJSON on stdout, at a steady rate or as fast as the
- * pipe takes them.
+ * txgen: write the seed's financial transaction records (txstream(7),
+ * Transaction record) as NDJSON on stdout, at a steady rate or as fast as
+ * the pipe takes them.
  */
 #include "config.h"
 

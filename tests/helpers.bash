@@ -12,6 +12,11 @@ export TXS_SRCDIR TXS_BUILDDIR
 # first on PATH may be another interpreter.
 PY=/usr/bin/python3
 
+# A test that hangs fails alone, after this many seconds, instead of
+# holding CI until its own timeout; a file may set a smaller one.
+: "${BATS_TEST_TIMEOUT:=600}"
+export BATS_TEST_TIMEOUT
+
 # The monotonic clock in milliseconds, for elapsed-time checks.
 now_ms() {
 	$PY -c 'import time; print(int(time.monotonic() * 1000))'

@@ -269,7 +269,7 @@ for _, l in sorted(out):
 	envelopes recs > envs
 	head -400 envs | jagg -g merchantId total=sum:amount count distinct=count_distinct:userId \
 		first:userId --checkpoint state.json > /dev/null
-	# The offsets member is Contract 4: the next offset of each partition.
+	# The offsets member is the offsets file's (txstream(7)): the next offset of each partition.
 	assert_equal "$(jq -c .offsets state.json)" '{"tx":{"0":134,"1":133,"2":133}}'
 	run -0 jagg --mode final -g merchantId total=sum:amount count distinct=count_distinct:userId \
 		first:userId --checkpoint state.json < envs
@@ -314,7 +314,8 @@ for _, l in sorted(out):
 	done
 	# Kills landed mid-stream: the state holds part of the topic, not all.
 	done_so_far=$(jq '[.offsets.tx[]] | add' state.json)
-	[ "$done_so_far" -gt 0 ] && [ "$done_so_far" -lt 15000 ]
+	[ "$done_so_far" -gt 0 ]
+	[ "$done_so_far" -lt 15000 ]
 	ksub -b "$BROKERS" -t tx -o @state.json --envelope -e |
 		jagg -g merchantId total=sum:amount count --checkpoint state.json >> out
 	assert_equal "$(last_per_group merchantId < out)" \

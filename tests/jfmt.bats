@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # jfmt: every format on awkward strings and numbers, checked against
 # fixtures written by hand or against tools that share nothing with jfmt
-# (Python's csv and json modules, jq); bad lines per Contract 1; and the
+# (Python's csv and json modules, jq); bad lines per txstream(7), Record streams; and the
 # live view, driven in tmux and on a pseudo-terminal.
 
 # $stderr is set by bats' run --separate-stderr; FEED_FD and JFMT_PID are

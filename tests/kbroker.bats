@@ -102,7 +102,8 @@ p.flush()' "$BROKERS"
 	[ "$(jq 'add | length' <<< "$held")" -eq 4 ]
 	[ "$(jq 'add | unique | length' <<< "$held")" -eq 4 ]
 	[ "$(jq 'map(length) | min' <<< "$held")" -ge 1 ]
-	[ -s c1.out ] && [ -s c2.out ]
+	[ -s c1.out ]
+	[ -s c2.out ]
 	[ "$(cat c1.out c2.out | wc -l)" -eq 2000 ]
 	[ "$(cat c1.out c2.out | sort -n | uniq | wc -l)" -eq 2000 ]
 }
@@ -202,7 +203,8 @@ c = KafkaConsumer(bootstrap_servers=sys.argv[1].split(","))
 tp = TopicPartition("small", 0)
 print(c.beginning_offsets([tp])[tp], c.end_offsets([tp])[tp])' "$BROKERS"
 	read -r low high <<< "$output"
-	[ "$low" -gt 0 ] && [ "$high" -eq 8192 ]
+	[ "$low" -gt 0 ]
+	[ "$high" -eq 8192 ]
 }
 
 @test "kbroker: SIGTERM ends it with status 0, even with a broker down" {

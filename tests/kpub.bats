@@ -114,24 +114,34 @@ key_partitions() {
 	kcat -C -b "$BROKERS" -t "$1" -e -q -f '%k %p\n' | sort -u
 }
 
-@test "kpub: keys land on the partitions librdkafka's own partitioner picks (default and murmur2)" {
-	# kpub batches by partition, so it runs the partitioner itself: the
-	# same keys sent by kcat (librdkafka partitioning each message) must
-	# land on the same partitions, for the default and another partitioner.
+@test "kpub: by default keys land where kafka-python and Java put them (murmur2), and -X partitioner= still chooses" {
 	$PY -c '
 import json
 for i in range(3000):
     print(json.dumps({"k": "key-%d" % (i % 211), "seq": i}))' > in.ndjson
 	jq -r '"\(.k)|\(tojson)"' -c in.ndjson > in.keyed
+	# The partitions kafka-python's DefaultPartitioner computes for these keys.
+	$PY -c '
+import sys
+from kafka.partitioner.default import murmur2
+for i in range(211):
+    k = b"key-%d" % i
+    print(k.decode(), (murmur2(k) & 0x7fffffff) % 7)' | sort -u > expected.txt
 	kpub -b "$BROKERS" -t kp --key-field k in.ndjson
-	kcat -P -b "$BROKERS" -t kc -K '|' in.keyed -l
-	kpub -b "$BROKERS" -t kpm --key-field k -X partitioner=murmur2 in.ndjson
-	kcat -P -b "$BROKERS" -t kcm -K '|' -X partitioner=murmur2 in.keyed -l
 	key_partitions kp > kp.txt
+	[ "$(wc -l < kp.txt)" -eq 211 ]
+	run diff expected.txt kp.txt
+	assert_success
+	# kpub batches by partition, so it runs the partitioner itself: the
+	# same keys sent by kcat (librdkafka partitioning each message) must
+	# land on the same partitions, for murmur2_random and for another
+	# partitioner chosen with -X.
+	kcat -P -b "$BROKERS" -t kc -K '|' -X partitioner=murmur2_random in.keyed -l
+	kpub -b "$BROKERS" -t kpm --key-field k -X partitioner=consistent_random in.ndjson
+	kcat -P -b "$BROKERS" -t kcm -K '|' -X partitioner=consistent_random in.keyed -l
 	key_partitions kc > kc.txt
 	key_partitions kpm > kpm.txt
 	key_partitions kcm > kcm.txt
-	[ "$(wc -l < kp.txt)" -eq 211 ]
 	run diff kc.txt kp.txt
 	assert_success
 	run diff kcm.txt kpm.txt
@@ -149,6 +159,17 @@ for line in sys.stdin:
     assert seq > last.get(p, -1), (p, seq, last.get(p))
     last[p] = seq
 print(len(last))'
+}
+
+@test "kpub -T: a reader that closes the pipe early loses no message and ends quietly" {
+	seq 1 50000 > in.txt
+	for reader in "head -c 10 > /dev/null" true; do
+		run --separate-stderr bash -c "kpub -b '$BROKERS' -t t -T < in.txt | $reader; exit \${PIPESTATUS[0]}"
+		assert_success
+		assert_equal "$stderr" ""
+	done
+	run -0 bash -c "ksub -b '$BROKERS' -t t -e | sort -n | uniq -c | awk '{print \$1}' | sort -u"
+	assert_output 2
 }
 
 @test "kpub: with a librdkafka queue of 50 messages, 5000 lines still all arrive once, in order" {
@@ -523,7 +544,8 @@ for line in sys.stdin:
 		jq -c .offsets fwd.json
 	done
 	done_so_far=$(jq '[.offsets.t[]] | add' fwd.json)
-	[ "$done_so_far" -gt 0 ] && [ "$done_so_far" -lt 6000 ]
+	[ "$done_so_far" -gt 0 ]
+	[ "$done_so_far" -lt 6000 ]
 	ksub -b "$BROKERS" -t t --envelope -o @fwd.json -e | kpub -b "$BROKERS" -t copy \
 		--key-field value.merchantId --source-offsets fwd.json
 	# Every source message reached dst at least once...

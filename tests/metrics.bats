@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Metrics and logs (DESIGN.md, Contract 7): every long-running program
+# Metrics and logs (txstream(7), Logs and metrics): every long-running program
 # serves /metrics, Debian's promtool accepts the exposition, and a real
 # Prometheus scraping a pipeline on kbroker counts what the test sent.
 

@@ -281,7 +281,7 @@ setup() {
 
 @test "monitoring: alerts and dashboards use only metrics the man pages list" {
 	# The txstream_* names must be in a METRICS section of man/*.1
-	# (DESIGN.md Contract 7); histograms add _bucket, _sum and _count.
+	# (txstream(7), Logs and metrics); histograms add _bucket, _sum and _count.
 	run "$PY" - "${DASHBOARDS[@]}" <<-'EOF'
 		import glob, json, re, sys, yaml
 		known = set()

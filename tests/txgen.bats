@@ -88,14 +88,16 @@ check() {
 	txgen -r 200 --duration 3 > out.ndjson
 	n=$(wc -l < out.ndjson)
 	echo "records: $n"
-	[ "$n" -ge 585 ] && [ "$n" -le 615 ]
+	[ "$n" -ge 585 ]
+	[ "$n" -le 615 ]
 }
 
 @test "txgen: the rate holds while the reader is slow at first" {
 	# A reader that sleeps 1 s before reading must not earn a burst.
 	n=$( (txgen -r 100 --duration 3 | (sleep 1; cat)) | wc -l)
 	echo "records: $n"
-	[ "$n" -ge 280 ] && [ "$n" -le 320 ]
+	[ "$n" -ge 280 ]
+	[ "$n" -le 320 ]
 }
 
 @test "txgen: --duration stops even at -r 0" {
@@ -103,7 +105,8 @@ check() {
 	txgen -r 0 --duration 0.5s > /dev/null
 	elapsed=$(( $(now_ms) - start ))
 	echo "elapsed: $elapsed ms"
-	[ "$elapsed" -ge 450 ] && [ "$elapsed" -lt 3000 ]
+	[ "$elapsed" -ge 450 ]
+	[ "$elapsed" -lt 3000 ]
 }
 
 @test "txgen: records reach a pipe as they are made, not when a buffer fills" {

@@ -1,7 +1,7 @@
 /*
  * jagg's checkpoint: the state and the offsets it has absorbed, in one
  * file written atomically, so that after a crash at any moment the file
- * holds a state and exactly the offsets behind it (DESIGN.md, Contract 4):
+ * holds a state and exactly the offsets behind it (txstream(7), Offsets file):
  *
  *   {"offsets":{"t":{"0":1043}},
  *    "jagg":{"version":1,"fingerprint":"…","spec":"-g merchantId …",

@@ -15,16 +15,18 @@
 #include <string.h>
 
 #include "agg/agg.h"
+#include "lib/envelope.h"
 #include "lib/jsonw.h"
 
 #define PARALLEL_MIN 64		/* lines: below this a batch is not worth sharing */
 
+/* The envelope's members jagg reads (src/lib/envelope.h), then those of one inside its value. */
 static const char *const env_members[NESTED_FIXED] = {
-	"topic", "partition", "offset", "value", "value_text", "value_base64",
-	"value.topic", "value.partition", "value.offset", "value.value",
+	ENV_TOPIC, ENV_PARTITION, ENV_OFFSET, ENV_VALUE, ENV_VALUE_TEXT, ENV_VALUE_BASE64,
+	ENV_VALUE "." ENV_TOPIC, ENV_VALUE "." ENV_PARTITION, ENV_VALUE "." ENV_OFFSET, ENV_VALUE "." ENV_VALUE,
 };
 
-#define PREFIX_NESTED "value.value."	/* fields inside an envelope inside an envelope */
+#define PREFIX_NESTED ENV_VALUE "." ENV_VALUE "."	/* fields inside an envelope inside an envelope */
 
 int
 scanner_init(struct scanner *sc, const struct spec *spec, enum input_kind input)
@@ -69,7 +71,7 @@ scanner_set_input(struct scanner *sc, enum input_kind input)
 		return;
 	}
 	if (input == INPUT_ENVELOPES)
-		base = ENV_FIXED, skip = sizeof("value.") - 1;
+		base = ENV_FIXED, skip = sizeof(ENV_VALUE ".") - 1;
 	else if (input == INPUT_NESTED)
 		base = NESTED_FIXED, skip = 0;
 	for (size_t i = 0; i < sc->spec->nfields; i++)

@@ -148,7 +148,7 @@ spec_finish(struct spec *s, const char **why)
 		return *why = "no aggregate: name at least one, e.g. count or total=sum:amount", -1;
 	if (s->ngroup + s->nagg + 1 > JSCAN_MAX_PATHS - 8)
 		return *why = "too many fields", -1;
-	/* Output members must not collide (Contract 5: window, group fields, aggregates). */
+	/* Output members must not collide (window, group fields, aggregates: txstream(7), Aggregate record). */
 	for (size_t i = 0; i < s->nagg; i++) {
 		if (s->windowed && strcmp(s->agg[i].name, "window") == 0)
 			return *why = "an aggregate named window: with --window that member is taken", -1;

@@ -1,6 +1,6 @@
 /*
  * jagg's state: the groups, what absorbing a record does to them, and
- * the aggregate records (DESIGN.md, Contract 5) a trigger writes.
+ * the aggregate records (txstream(7), Aggregate record) a trigger writes.
  */
 #include "config.h"
 
@@ -469,13 +469,13 @@ emit(const struct state *st, const struct group *g, struct lwriter *w)
 	dst[n++] = '{';
 	if (sp->windowed) {
 		/* In the time field's unit; sizes are whole units, so this is exact. */
-		memcpy(dst + n, "\"window\":{\"start\":", 18);
+		memcpy(dst + n, JW_LIT("\"window\":{\"start\":"));
 		n += 18;
 		n += jw_i64(dst + n, g->wstart / sp->unit_ms);
-		memcpy(dst + n, ",\"end\":", 7);
+		memcpy(dst + n, JW_LIT(",\"end\":"));
 		n += 7;
 		n += jw_i64(dst + n, (g->wstart + sp->size_ms) / sp->unit_ms);
-		memcpy(dst + n, "},", 2);
+		memcpy(dst + n, JW_LIT("},"));
 		n += 2;
 	}
 	for (size_t i = 0; i < sp->ngroup; i++) {

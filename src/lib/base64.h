@@ -1,6 +1,6 @@
 /*
  * base64: RFC 4648 base64 (standard alphabet, '=' padding), for the
- * envelope's key_base64 and value_base64 members (DESIGN.md, Contract 3).
+ * envelope's key_base64 and value_base64 members (txstream(7), Envelope).
  * Callers size dst with the macros. No state: thread-safe.
  */
 #ifndef TXS_BASE64_H

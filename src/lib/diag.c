@@ -125,29 +125,29 @@ emit(enum diag_level level, const char *source, unsigned long long line,
 	if (json_format) {
 		char ts[64];
 
-		n = append(out, n, cap, "{\"ts\":\"", 7);
+		n = append(out, n, cap, JW_LIT("{\"ts\":\""));
 		n = append(out, n, cap, ts, timestamp(ts, sizeof(ts)));
-		n = append(out, n, cap, "\",\"level\":\"", 11);
+		n = append(out, n, cap, JW_LIT("\",\"level\":\""));
 		n = append(out, n, cap, level_names[level], strlen(level_names[level]));
-		n = append(out, n, cap, "\",\"prog\":", 9);
+		n = append(out, n, cap, JW_LIT("\",\"prog\":"));
 		n = append_json_string(out, n, cap, prog, strlen(prog));
-		n = append(out, n, cap, ",\"msg\":", 7);
+		n = append(out, n, cap, JW_LIT(",\"msg\":"));
 		n = append_json_string(out, n, cap, msg, mlen);
 		if (source) {
-			n = append(out, n, cap, ",\"source\":", 10);
+			n = append(out, n, cap, JW_LIT(",\"source\":"));
 			n = append_json_string(out, n, cap, source, strlen(source));
-			n = append(out, n, cap, ",\"line\":", 8);
+			n = append(out, n, cap, JW_LIT(",\"line\":"));
 			n = append(out, n, cap, num, jw_u64(num, line));
 		}
 		n = append(out, n, cap, "}", 1);
 	} else {
 		n = append(out, n, cap, prog, strlen(prog));
-		n = append(out, n, cap, ": ", 2);
+		n = append(out, n, cap, JW_LIT(": "));
 		if (source) {
 			n = append(out, n, cap, source, strlen(source));
 			n = append(out, n, cap, ":", 1);
 			n = append(out, n, cap, num, jw_u64(num, line));
-			n = append(out, n, cap, ": ", 2);
+			n = append(out, n, cap, JW_LIT(": "));
 		}
 		n = append(out, n, cap, msg, mlen);
 	}

@@ -4,7 +4,7 @@
  * One voice for all programs: "prog: message" by default, or with
  * --log-format json one object per line,
  *   {"ts":"2026-11-24T20:00:00.123Z","level":"warn","prog":"jagg","msg":"..."}
- * for Filebeat and journald (DESIGN.md, Contract 7).
+ * for Filebeat and journald (txstream(7), Logs and metrics).
  *
  * Verbosity: -q shows errors only, the default adds warnings, -v adds
  * information, -vv debugging. Reports of bad input lines go through

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jscan.h"
+#include "jsonw.h"
 
 #define KEY_DECODE_MAX 256	/* bytes of an escaped key compared to a path */
 
@@ -443,15 +444,15 @@ scan_value(struct scanner *sc, const char *p, uint64_t mask, size_t d)
 		break;
 	case 't':
 		t = JT_TRUE;
-		p = literal(sc, p, "true", 4);
+		p = literal(sc, p, JW_LIT("true"));
 		break;
 	case 'f':
 		t = JT_FALSE;
-		p = literal(sc, p, "false", 5);
+		p = literal(sc, p, JW_LIT("false"));
 		break;
 	case 'n':
 		t = JT_NULL;
-		p = literal(sc, p, "null", 4);
+		p = literal(sc, p, JW_LIT("null"));
 		break;
 	default:
 		if (*p != '-' && !is_digit(*p))
@@ -547,6 +548,27 @@ jmembers_next(struct jmembers *it, struct jspan *key, struct jspan *val)
 	v = skip_ws(p + 1, it->end);
 	/* Scanned again only to find its end; it is valid, so this cannot fail. */
 	if (v >= it->end || !(p = scan_value(&sc, v, 0, 0)))
+		return 0;
+	val->type = type_at(*v);
+	val->p = v;
+	val->len = (size_t)(p - v);
+	it->p = p;
+	return 1;
+}
+
+int
+jelems_next(struct jmembers *it, struct jspan *val)
+{
+	struct scanner sc = { .end = it->end };
+	const char *p = skip_ws(it->p, it->end), *v;
+
+	if (p < it->end && *p == ',')
+		p = skip_ws(p + 1, it->end);
+	if (p >= it->end)
+		return 0;
+	/* Scanned again only to find its end; it is valid, so this cannot fail. */
+	v = p;
+	if (!(p = scan_value(&sc, v, 0, 0)))
 		return 0;
 	val->type = type_at(*v);
 	val->p = v;

@@ -91,6 +91,8 @@ struct jmembers {
 
 void jmembers_init(struct jmembers *it, const struct jspan *obj);
 int jmembers_next(struct jmembers *it, struct jspan *key, struct jspan *val);
+/* The elements of a JT_ARRAY span, the same way (jmembers_init() starts it): 1 and the next in *val, or 0. */
+int jelems_next(struct jmembers *it, struct jspan *val);
 
 /* Is s[0..len) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
 int utf8_valid(const char *s, size_t len);

@@ -67,7 +67,7 @@ jw_string(char *dst, const char *s, size_t len)
 		case '\t': *p++ = '\\'; *p++ = 't'; break;
 		default:
 			if (c < 0x20 || c == 0x7f) {
-				memcpy(p, "\\u00", 4);
+				memcpy(p, JW_LIT("\\u00"));
 				p[4] = hex[c >> 4];
 				p[5] = hex[c & 15];
 				p += 6;

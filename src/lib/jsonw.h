@@ -16,6 +16,12 @@
 #define JW_U64_MAX 20		/* digits in UINT64_MAX */
 #define JW_I64_MAX 20		/* "-9223372036854775808" */
 
+/*
+ * A string literal and its length, counted by the compiler:
+ * lw_write(w, JW_LIT("{\"brokers\":[")) rather than a length by hand.
+ */
+#define JW_LIT(s) ("" s), (sizeof(s) - 1)
+
 size_t jw_u64(char *dst, uint64_t v);
 size_t jw_i64(char *dst, int64_t v);
 

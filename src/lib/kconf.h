@@ -1,6 +1,6 @@
 /*
  * kconf: librdkafka configuration from the command line, files and the
- * environment (DESIGN.md, Contract 6).
+ * environment (txstream(7), Command line).
  *
  *   -X name=value   one property (applied in command-line order)
  *   -F file         "name=value" lines; '#' comments and blank lines skipped
@@ -33,7 +33,7 @@ int kconf_set(struct kconf *k, const char *name, const char *value);
 int kconf_set_arg(struct kconf *k, const char *name_eq_value);	/* -X */
 int kconf_file(struct kconf *k, const char *path);		/* -F */
 /*
- * The options every Kafka client here shares (Contract 6): -b, -X, -F.
+ * The options every Kafka client here shares (txstream(7), Command line): -b, -X, -F.
  * Returns 0 when taken, or an exit status after reporting why not: 78
  * for a property librdkafka refuses or a malformed -F file, 66 for a -F
  * file that does not exist.

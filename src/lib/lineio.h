@@ -1,5 +1,6 @@
 /*
- * lineio: buffered line input and output for record streams (Contract 1).
+ * lineio: buffered line input and output for record streams (txstream(7),
+ * Record streams).
  *
  * struct lreader reads delimiter-separated records from a file descriptor
  * with one read(2) per buffer, not per line. A line handed out points into

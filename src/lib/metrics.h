@@ -1,7 +1,7 @@
 /*
  * metrics: counters, gauges and histograms, served on /metrics in the
- * Prometheus text format 0.0.4 through libmicrohttpd (DESIGN.md,
- * Contract 7): --metrics-addr HOST:PORT in every long-running program.
+ * Prometheus text format 0.0.4 through libmicrohttpd (txstream(7),
+ * Logs and metrics): --metrics-addr HOST:PORT in every long-running program.
  *
  * A series is a family name (txstream_<prog>_<what>_<unit>, _total on
  * counters) and, optionally, label pairs. Registering the same series

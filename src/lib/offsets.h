@@ -1,6 +1,6 @@
 /*
  * offsets: the next offset to read, per topic and partition: the offsets
- * file of DESIGN.md, Contract 4,
+ * file of txstream(7), Offsets file,
  *   {"offsets":{"financial_transactions":{"0":1043,"1":877}}}
  * which `ksub -o @FILE` reads and a `jagg --checkpoint` file carries.
  *
@@ -36,7 +36,7 @@ int offsets_write(const struct offsets *o, FILE *f);
 /* Add the entries of an "offsets" member's value; -1 with why on a bad one. */
 int offsets_from_json(struct offsets *o, struct json_object *value, char *why, size_t whysize);
 /*
- * Read a Contract 4 file (any JSON object with an "offsets" member).
+ * Read an offsets file (any JSON object with an "offsets" member).
  * Returns 1 when read, 0 when the file does not exist, -1 with why.
  */
 int offsets_read_file(struct offsets *o, const char *path, char *why, size_t whysize);

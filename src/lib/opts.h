@@ -1,6 +1,6 @@
 /*
  * opts: the parts of a command line every txstream program shares
- * (DESIGN.md, Contract 6): -q, -v, --log-format, --help, --version, and
+ * (txstream(7), Command line): -q, -v, --log-format, --help, --version, and
  * the parsers for numbers and durations, so that "1.5s" or "-n 12x" means
  * the same, or fails the same way, in every program.
  *

@@ -1,5 +1,5 @@
 /*
- * stop: the graceful end of a program (DESIGN.md, Contract 6).
+ * stop: the graceful end of a program (txstream(7), Command line).
  *
  * stop_init() makes SIGINT and SIGTERM set a flag instead of killing the
  * process, without SA_RESTART, so a blocking read or sleep returns early

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Check transaction records (DESIGN.md, Contract 2) independently of txgen.
+"""Check transaction records (txstream(7), Transaction record) independently of txgen.
 
 Reads NDJSON on stdin, checks every line against the schema and the given
 ranges, and prints one JSON summary: the number of records and the distinct

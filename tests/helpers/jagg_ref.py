@@ -3,7 +3,7 @@
 
 Reads records (or envelopes with --envelope) on stdin and prints the
 final value of every group, one JSON object per line, in jagg's record
-format (DESIGN.md, Contract 5), sorted by window and key. Arithmetic is
+format (txstream(7), Aggregate record), sorted by window and key. Arithmetic is
 Python's decimal module; nothing here shares code with jagg.
 
   jagg_ref.py [--envelope] [-g a,b] [--window SIZE[,SLIDE] --time-field F

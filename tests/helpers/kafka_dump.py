@@ -6,7 +6,10 @@ and offset:
   {"p": 0, "o": 0, "k": "<base64 or null>", "v": "<base64 or null>",
    "h": [["name", "<base64 or null>"], ...]}
 
-Usage: kafka_dump.py BROKERS TOPIC COUNT [TIMEOUT_S]
+With --timestamps first, each object also has "t", the timestamp, and
+"tt", its type (0 CreateTime, 1 LogAppendTime).
+
+Usage: kafka_dump.py [--timestamps] BROKERS TOPIC COUNT [TIMEOUT_S]
 Reads until COUNT messages arrived, then 1 s more to catch extras; exits 1
 if fewer than COUNT arrive within TIMEOUT_S (default 30).
 """
@@ -23,6 +26,9 @@ def b64(b):
 
 
 def main():
+    stamps = len(sys.argv) > 1 and sys.argv[1] == "--timestamps"
+    if stamps:
+        del sys.argv[1]
     brokers, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
     c = KafkaConsumer(bootstrap_servers=brokers.split(","), enable_auto_commit=False,
@@ -50,8 +56,11 @@ def main():
     c.close()
     got.sort(key=lambda m: (m.partition, m.offset))
     for m in got:
-        print(json.dumps({"p": m.partition, "o": m.offset, "k": b64(m.key), "v": b64(m.value),
-                          "h": [[k, b64(v)] for k, v in (m.headers or [])]}))
+        d = {"p": m.partition, "o": m.offset, "k": b64(m.key), "v": b64(m.value),
+             "h": [[k, b64(v)] for k, v in (m.headers or [])]}
+        if stamps:
+            d.update(t=m.timestamp, tt=m.timestamp_type)
+        print(json.dumps(d))
     if len(got) < count:
         sys.exit(f"kafka_dump: {len(got)} of {count} messages from {topic}")
 

@@ -7,10 +7,10 @@
 
 #include <string.h>
 
-#include "lib/cells.h"
-#include "lib/changelog.h"
+#include "fmt/cells.h"
+#include "fmt/changelog.h"
+#include "fmt/table.h"
 #include "lib/jscan.h"
-#include "lib/table.h"
 #include "tap.h"
 
 /* The value at "x" of a record. */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/jprint.h"
+#include "fmt/jprint.h"
 #include "lib/jscan.h"
 #include "tap.h"
 

@@ -1,4 +1,4 @@
-/* offsets: the Contract 4 table, written and read back, and bad files refused. */
+/* offsets: the offsets table, written and read back, and bad files refused. */
 #include "config.h"
 
 #include <stdio.h>
@@ -56,7 +56,7 @@ main(void)
 
 	ok(reads("{\"offsets\":{\"tx\":{\"0\":1043,\"1\":877}},\"jagg\":{}}", back, why, sizeof(why)) == 1 &&
 	    offsets_get(back, "tx", 0) == 1043 && offsets_get(back, "tx", 1) == 877 && offsets_count(back) == 2,
-	    "a Contract 4 file reads back, other members ignored");
+	    "an offsets file reads back, other members ignored");
 	ok(offsets_read_file(back, "/nonexistent/offsets.json", why, sizeof(why)) == 0,
 	    "a missing file is no offsets yet, not an error");
 	ok(reads("{\"offsets\":{\"tx\":{\"x\":1}}}", back, why, sizeof(why)) == -1 && strstr(why, "partition"),

@@ -1,4 +1,4 @@
-/* opts: duration and number parsing (DESIGN.md, Contract 6). */
+/* opts: duration and number parsing (txstream(7), Command line). */
 #include "config.h"
 
 #include <math.h>

@@ -22,10 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "changelog.h"
-#include "jscan.h"
-#include "lineio.h"
-#include "table.h"
+#include "fmt/changelog.h"
+#include "fmt/table.h"
+#include "lib/jscan.h"
+#include "lib/lineio.h"
 
 struct liveview {
 	const struct changelog *log;

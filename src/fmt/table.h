@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "jscan.h"
+#include "lib/jscan.h"
 
 #define TABLE_GAP "  "			/* between columns, as column -t */
 #define TABLE_ELLIPSIS "\xe2\x80\xa6"	/* U+2026, one column wide */

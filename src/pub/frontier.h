@@ -1,7 +1,7 @@
 /*
  * frontier: for messages that finish out of order, the offset below
  * which every one of them is done, per source topic and partition, kept
- * as a Contract 4 offsets file (DESIGN.md) that `ksub -o @FILE` resumes
+ * as an offsets file (txstream(7), Offsets file) that `ksub -o @FILE` resumes
  * from.
  *
  * A forwarder (ksub --envelope | kpub) delivers a source partition's

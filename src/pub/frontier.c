@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomicfile.h"
-#include "frontier.h"
-#include "grow.h"
-#include "offsets.h"
+#include "lib/atomicfile.h"
+#include "lib/grow.h"
+#include "lib/offsets.h"
+#include "pub/frontier.h"
 
 struct inflight {
 	int64_t offset;

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cells.h"
-#include "liveview.h"
-#include "term.h"
+#include "fmt/cells.h"
+#include "fmt/liveview.h"
+#include "fmt/term.h"
 
 #define LINE_MAX_TEXT 256	/* bytes of the status and "more keys" lines */
 

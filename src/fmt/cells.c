@@ -5,9 +5,10 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "cells.h"
-#include "jprint.h"
-#include "lineio.h"
+#include "fmt/cells.h"
+#include "fmt/jprint.h"
+#include "lib/jsonw.h"
+#include "lib/lineio.h"
 
 size_t
 cell_text(const struct jspan *v, char *dst)
@@ -277,7 +278,7 @@ cell_visible(char *dst, const char *s, size_t n)
 			*o++ = '\\';
 			*o++ = cp == '\n' ? 'n' : cp == '\t' ? 't' : cp == '\r' ? 'r' : cp == '\b' ? 'b' : 'f';
 		} else {
-			memcpy(o, "\\u", 2);
+			memcpy(o, JW_LIT("\\u"));
 			o[2] = hex[cp >> 12 & 15];
 			o[3] = hex[cp >> 8 & 15];
 			o[4] = hex[cp >> 4 & 15];

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cells.h"
-#include "table.h"
+#include "fmt/cells.h"
+#include "fmt/table.h"
 
 static int
 grow(char **p, size_t *cap, size_t need)

@@ -1,7 +1,7 @@
 /*
  * changelog: the latest line per key of a stream of updates, such as a
  * compacted Kafka topic or jagg's output, where the last record per key
- * is the answer (DESIGN.md, Contract 5), kept in key order for display.
+ * is the answer (txstream(7), Aggregate record), kept in key order for display.
  *
  * A key is a byte string with a kind (its JSON type, so that "1" and 1
  * stay apart), ordered as cell_natcmp() orders text (user_2 before

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "jscan.h"
+#include "lib/jscan.h"
 
 /* The value's text into dst (v->len bytes suffice); JT_NONE and null give nothing. */
 size_t cell_text(const struct jspan *v, char *dst);

@@ -2,8 +2,9 @@
 
 #include <string.h>
 
-#include "jprint.h"
-#include "jscan.h"
+#include "fmt/jprint.h"
+#include "lib/jsonw.h"
+#include "lib/jscan.h"
 
 /*
  * Colors (SGR parameters), chosen so that the kinds of value stand apart
@@ -50,10 +51,10 @@ put_token(struct lwriter *w, bool color, const char *sgr, const char *p, size_t 
 {
 	if (!color)
 		return lw_write(w, p, n);
-	if (lw_write(w, "\033[", 2) < 0 || lw_write(w, sgr, strlen(sgr)) < 0 || lw_write(w, "m", 1) < 0 ||
+	if (lw_write(w, JW_LIT("\033[")) < 0 || lw_write(w, sgr, strlen(sgr)) < 0 || lw_write(w, "m", 1) < 0 ||
 	    lw_write(w, p, n) < 0)
 		return -1;
-	return lw_write(w, "\033[0m", 4);
+	return lw_write(w, JW_LIT("\033[0m"));
 }
 
 static int
@@ -97,7 +98,7 @@ print_at(struct lwriter *w, const struct jprint_style *style, const char *s, siz
 				;
 			if (q < end && (*q == '}' || *q == ']')) {
 				/* Empty: one token, on one line, as jq writes it. */
-				rc = lw_write(w, *p == '{' ? "{}" : "[]", 2);
+				rc = lw_write(w, *p == '{' ? "{}" : JW_LIT("[]"));
 				p = q + 1;
 				continue;
 			}
@@ -156,7 +157,7 @@ jprint_members(struct lwriter *w, const struct jprint_style *style, const struct
 	int indent = clamp_indent(style);
 
 	if (n == 0)
-		return lw_write(w, "{}", 2);
+		return lw_write(w, JW_LIT("{}"));
 	if (lw_write(w, "{", 1) < 0 || newline(w, indent, 1) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {

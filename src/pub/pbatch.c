@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "lib/grow.h"
-#include "lib/pbatch.h"
 #include "lib/stop.h"
+#include "pub/pbatch.h"
 
 #define PBATCH_INITIAL 256		/* messages a partition's array starts with */
 #define PBATCH_KEYS_INITIAL 4096	/* bytes of keys */
@@ -54,7 +54,7 @@ pbatch_init(struct pbatch *b, rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char 
 	b->rkt = rkt;
 	b->timeout_ms = timeout_ms;
 	if (!partitioner)
-		partitioner = "consistent_random";
+		partitioner = "consistent_random";	/* librdkafka's default; kpub sets murmur2_random */
 	for (size_t i = 0; i < sizeof(partitioners) / sizeof(partitioners[0]); i++)
 		if (strcmp(partitioner, partitioners[i].name) == 0)
 			b->partitioner = partitioners[i].fn;

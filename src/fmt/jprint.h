@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lineio.h"
+#include "lib/lineio.h"
 
 #define JPRINT_MAX_INDENT 8	/* spaces per level */
 

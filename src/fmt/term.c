@@ -6,7 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "term.h"
+#include "fmt/term.h"
 
 #define DEFAULT_ROWS 24
 #define DEFAULT_COLS 80

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cells.h"
-#include "changelog.h"
-#include "grow.h"
+#include "fmt/cells.h"
+#include "fmt/changelog.h"
+#include "lib/grow.h"
 
 #define CHANGELOG_INITIAL_CAP 64	/* entries */
 
