@@ -283,11 +283,10 @@ register_metrics(struct run *R)
 	m->groups = metric_gauge("txstream_jagg_groups", "Groups held in state (one per window and key).");
 	m->trigger = metric_new(METRIC_HISTOGRAM, "txstream_jagg_trigger_duration_seconds",
 	    "Time to write one trigger's records.", NULL, metric_latency_buckets, metric_latency_nbuckets);
-	if (R->o->spec.windowed) {
-		m->windows = metric_gauge("txstream_jagg_windows", "Event-time windows open in state.");
-		m->watermark = metric_gauge("txstream_jagg_watermark_seconds",
-		    "The watermark: greatest event time seen less the delay, seconds since the epoch.");
-	}
+	/* Without --window, 0 both: a dashboard's panel shows none, not no data. */
+	m->windows = metric_gauge("txstream_jagg_windows", "Event-time windows open in state.");
+	m->watermark = metric_gauge("txstream_jagg_watermark_seconds",
+	    "The watermark: greatest event time seen less the delay, seconds since the epoch.");
 	if (R->o->checkpoint) {
 		m->checkpoint_age = metric_gauge("txstream_jagg_checkpoint_age_seconds",
 		    "Seconds since the last checkpoint was written.");

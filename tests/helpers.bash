@@ -188,6 +188,20 @@ stop_broker() {
 	fi
 }
 
+# wait_until SECONDS COMMAND...: poll COMMAND every 0.2 s until it
+# succeeds; fail, naming it, after SECONDS.
+wait_until() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
 # A TCP port on 127.0.0.1 that nothing listens on just now.
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -331,6 +331,10 @@ setup() {
 		        ("kafka_server_brokertopicmetrics_bytesin_total", {"topic": "transaction_aggregates"}),
 		    "kafka.server<type=BrokerTopicMetrics, name=BytesOutPerSec, topic=transaction_aggregates><>Count: 10":
 		        ("kafka_server_brokertopicmetrics_bytesout_total", {"topic": "transaction_aggregates"}),
+		    "kafka.server<type=BrokerTopicMetrics, name=MessagesInPerSec, topic=financial_transactions><>OneMinuteRate: 2.5":
+		        ("kafka_server_brokertopicmetrics_messagesinpersec", {"topic": "financial_transactions"}),
+		    "kafka.server<type=BrokerTopicMetrics, name=BytesInPerSec><>OneMinuteRate: 2.5":
+		        ("kafka_server_brokertopicmetrics_bytesinpersec", {}),
 		    "kafka.server<type=ReplicaManager, name=UnderReplicatedPartitions><>Value: 0":
 		        ("kafka_server_replicamanager_underreplicatedpartitions", {}),
 		    "kafka.server<type=ReplicaManager, name=UnderMinIsrPartitionCount><>Value: 0":

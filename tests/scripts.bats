@@ -398,16 +398,6 @@ unit_pid() {
 	return 1
 }
 
-# wait_until SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds.
-wait_until() {
-	local end=$(($(date +%s) + $1)) _
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
 # aggregates_count: the transactions counted by the last aggregates.
 aggregates_count() {
 	in_ns ksub -q -b 127.0.0.1:9092 -t transaction_aggregates -e |
