@@ -119,11 +119,12 @@ saved_totals() {
 	exec {hold_fd}> "$BATS_TEST_TMPDIR/hold"
 	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/held" ] && break; sleep 0.1; done
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/held")" held
-	start=$(now_ms)
+	# The holder keeps the lock until the test lets it go: a run that
+	# waited for it would never return (BATS_TEST_TIMEOUT fails it), so
+	# returning at all is returning at once; no timing bound.
 	run_job 1
 	assert_equal "$status" 75
 	assert_output ''
-	assert [ $(($(now_ms) - start)) -lt 2000 ]
 	# Nothing read, nothing written.
 	assert [ ! -e "$BATS_TEST_TMPDIR/ksub-read.2" ]
 	cmp "$STATE/checkpoint.json" "$BATS_TEST_TMPDIR/checkpoint.before"
