@@ -19,7 +19,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/forkjoin.h"
 #include "lib/kconf.h"
@@ -350,6 +349,13 @@ register_metrics(struct state *st)
 	metrics_on_scrape(in_flight, st);
 }
 
+static void
+count_bad(const char *reason)
+{
+	metric_inc(metric_counter_label("txstream_kpub_bad_records_total", "Bad input lines, by reason.",
+	    "reason", reason));
+}
+
 static int
 exit_status(const struct state *st)
 {
@@ -360,7 +366,7 @@ exit_status(const struct state *st)
 	}
 	if (st->fatal)
 		return EX_TEMPFAIL;
-	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent", st->opt->errors_path);
+	return dl_status(&st->dl, "not sent");
 }
 
 int
@@ -379,7 +385,7 @@ main(int argc, char **argv)
 	static const char *stdin_only[] = { "stdin" };
 	const char **sources;
 	struct kconf k;
-	int status, fd, rc = 0;
+	int status, rc = 0;
 
 	diag_init(argv[0]);
 	if (kconf_init(&k) < 0)
@@ -406,14 +412,9 @@ main(int argc, char **argv)
 	stop_init();
 	if (lw_init(&st.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
-	if (opt.errors_path) {
-		if ((fd = afile_open_append(opt.errors_path)) < 0)
-			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
-		/* Unbuffered: a dead letter is on disk before kpub goes on. */
-		if (lw_init(&st.dead, fd, 0, true) < 0)
-			diag_exit(EX_OSERR, "out of memory");
-		st.have_dead = true;
-	}
+	if (dl_open(&st.dl, opt.errors_path, (char)opt.delim, opt.strict, count_bad) < 0)
+		diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
+	st.key_delim = (char)opt.key_delim;
 	sources = opt.ninputs ? (const char **)opt.inputs : stdin_only;
 	st.sources = sources;
 	open_producer(&st, &k);
@@ -455,12 +456,9 @@ main(int argc, char **argv)
 	diag_badline_flush();
 	if (lw_flush(&st.out) < 0 && st.out.err != EPIPE)
 		diag_err("write error on stdout: %s", strerror(st.out.err));
-	if (st.have_dead && st.dead.err) {
-		diag_err("--errors %s: %s", opt.errors_path, strerror(st.dead.err));
-		status = EX_IOERR;
-	}
-	diag_info("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64 " failed, %" PRIu64 " bad",
-	    st.produced, st.delivered, st.failed, st.bad);
+	dl_close(&st.dl);
+	diag_info("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64 " failed, %llu bad",
+	    st.produced, st.delivered, st.failed, st.dl.bad);
 	if (status == EX_OK)
 		status = exit_status(&st);
 	else if (st.lost)
@@ -474,10 +472,6 @@ main(int argc, char **argv)
 		rd_kafka_topic_destroy(st.rkt);
 	rd_kafka_destroy(st.rk);
 	lw_free(&st.out);
-	if (st.have_dead) {
-		close(st.dead.fd);
-		lw_free(&st.dead);
-	}
 	free(st.scratch);
 	env_parser_free(&st.env);
 	frontier_free(st.frontier);

@@ -434,6 +434,15 @@ print("{\"k\":\"a\",\"x\":2}")
 	assert [ ! -e elsewhere ]
 }
 
+@test "jagg: an --errors file that cannot be written stops it at that line, with status 74" {
+	printf '%s\n' '{"k":"a"}' 'not json' '{"k":"b"}' > in
+	run --separate-stderr jagg --mode final -g k count --errors /dev/full < in
+	assert_failure 74
+	# The last word counts what came before the bad line, not what came after.
+	assert_output '{"k":"a","count":1}'
+	assert_equal "$(grep -c '^jagg: --errors /dev/full: No space left on device; stopping$' <<< "$stderr")" 1
+}
+
 @test "jagg: an escaped lone surrogate is a bad line, not a third spelling of U+FFFD" {
 	printf '%s\n' '{"m":"\ud800","x":1}' '{"m":"\udc00","x":2}' '{"m":"\ufffd","x":4}' '{"m":"\ud83d\ude00","x":8}' > in
 	run --separate-stderr jagg -g m n=count s=sum:x --errors dead.ndjson < in

@@ -449,6 +449,14 @@ EOF
 	assert [ ! -e elsewhere ]
 }
 
+@test "jfmt: an --errors file that cannot be written stops it at that line, with status 74" {
+	printf '%s\n' '{"a":1}' 'not json' '{"a":2}' > in
+	run --separate-stderr jfmt --compact --errors /dev/full in
+	assert_failure 74
+	assert_output '{"a":1}'
+	assert_equal "$(grep -c '^jfmt: --errors /dev/full: No space left on device; stopping$' <<< "$stderr")" 1
+}
+
 @test "jfmt: an escaped lone surrogate is a bad line, in every mode" {
 	printf '%s\n' '{"m":"\ud800"}' '{"m":"\ufffd"}' '{"m":"x\udc00"}' > in
 	for mode in --compact --pretty --table --csv --tsv; do

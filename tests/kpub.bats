@@ -570,6 +570,19 @@ for line in sys.stdin:
 	assert [ ! -e elsewhere ]
 }
 
+@test "kpub: an --errors file that cannot be written stops it at that line, with status 74" {
+	printf '{"userId":"u1"}\nbad\n{"userId":"u3"}\n' > in.ndjson
+	run --separate-stderr kpub -b "$BROKERS" -t one --key-field userId --errors /dev/full in.ndjson
+	assert_failure 74
+	assert_equal "$(grep -c '^kpub: --errors /dev/full: No space left on device; stopping$' <<< "$stderr")" 1
+	# What came before the bad line is sent; nothing after it.
+	run dump one 1 5
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	run jq -r '.v | @base64d' <<< "$output"
+	assert_output '{"userId":"u1"}'
+}
+
 @test "kpub: an escaped lone surrogate in an envelope or a key is a bad line, not U+FFFD" {
 	printf '%s\n' '{"value_text":"\ud800"}' '{"value_text":"\ufffd"}' '{"key":"\udc00","value":1}' > in
 	run --separate-stderr kpub -b "$BROKERS" -t one --envelope --errors dead.ndjson < in
