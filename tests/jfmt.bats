@@ -261,7 +261,10 @@ EOF
 	for _ in $(seq 30); do [ -s out ] && break; sleep 0.1; done
 	assert_equal "$(cat out)" "$(printf 'k    v\nab  10')"
 	echo '{"k":"abc","v":22}' >&"$FEED_FD"
-	sleep 0.3
+	rows() {
+		[ "$(wc -l < out)" -ge "$1" ]
+	}
+	poll_until 5 rows 3
 	assert_equal "$(tail -1 out)" "a…  22"
 	exec {FEED_FD}>&-
 	FEED_FD=
