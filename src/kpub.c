@@ -96,7 +96,7 @@ help(void)
 	    "                           the offsets below which every one was delivered\n"
 	    "      --strict             stop at the first bad line (exit 65)\n"
 	    "      --flush-timeout D    wait at most D for deliveries at the end (default 30s)\n"
-	    "      --timeout D          wait at most D to reach a broker at start (default 10s)\n"
+	    "      --timeout D          give up on the cluster after D at start (default 10s)\n"
 	    "  -u, --unbuffered         flush -T output after every line\n"
 	    "  -q, --quiet              print errors only\n"
 	    "  -v, --verbose            print more; twice for librdkafka's debug lines\n"
@@ -310,6 +310,7 @@ open_producer(struct state *st, struct kconf *k)
 	k->conf = NULL;	/* now owned by rk */
 
 	/* Fail early and clearly when no broker answers (exit 69). */
+	st->start_deadline = mono_now() + st->opt->connect_timeout;
 	if (kconf_reach(st->rk, st->opt->connect_timeout) < 0)
 		exit(EX_UNAVAILABLE);
 	if (st->opt->topic)

@@ -107,6 +107,7 @@ struct state {
 	size_t queue_max;		/* with librdkafka's queue this big */
 	struct frontier *frontier;	/* --source-offsets */
 	double next_save;
+	double start_deadline;		/* mono_now(): --timeout for reaching the cluster and --create-topic */
 	rd_kafka_queue_t *main_queue;
 	/* What kpub tells Prometheus; see METRICS in kpub(1). */
 	struct metric *m_in, *m_bytes_in, *m_out, *m_delivery_errors, *m_in_flight, *m_latency;
