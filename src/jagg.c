@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -28,7 +27,7 @@
 #include <unistd.h>
 
 #include "agg/agg.h"
-#include "lib/atomicfile.h"
+#include "lib/deadletter.h"
 #include "lib/diag.h"
 #include "lib/jsonw.h"
 #include "lib/metrics.h"
@@ -69,10 +68,9 @@ struct run {
 	struct scanpool pool;
 	struct scanned *batch;		/* BATCH_MAX lines */
 	struct fieldval *vals;		/* BATCH_MAX × nfields */
-	struct lwriter out, dead;
-	bool have_dead;
+	struct lwriter out;
+	struct deadletter dl;		/* bad lines; --errors */
 	uint64_t since_trigger;		/* records absorbed since the last trigger */
-	uint64_t bad_unsaved;		/* bad lines that went nowhere */
 	double next_trigger, next_checkpoint, next_gauges;
 };
 
@@ -127,42 +125,6 @@ usage(void)
 
 /* --- the record at hand --- */
 
-/* A bad line: counted, reported, dead-lettered; fatal under --strict. */
-static void
-dead_letter(struct run *R, const struct line *l)
-{
-	if (lw_write(&R->dead, l->data, l->len) < 0 || lw_write(&R->dead, "\n", 1) < 0 || lw_flush(&R->dead) < 0)
-		diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
-}
-
-/*
- * A bad line: counted (by kind, for metrics), reported, dead-lettered;
- * fatal under --strict.
- */
-static int
-bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-bad_line(struct run *R, const struct line *l, const char *kind, const char *fmt, ...)
-{
-	char reason[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	R->st.bad++;
-	metric_inc(metric_counter_label("txstream_jagg_bad_records_total", "Bad input lines, by reason.",
-	    "reason", kind));
-	diag_badline("stdin", l->no, "%s", reason);
-	if (R->have_dead && l->data)
-		dead_letter(R, l);
-	else
-		R->bad_unsaved++;
-	return R->o->strict ? -1 : 0;
-}
-
 /*
  * The part of a line's work that needs the state, in input order.
  * Returns 0, or -1 when the run must stop (--strict).
@@ -205,7 +167,7 @@ apply_line(struct run *R, struct scanned *s)
 		diag_exit(EX_OSERR, "out of memory");
 	if (rc < 0) {
 		/* Stopping a --strict run, the line is not done with: a rerun meets it again. */
-		if (bad_line(R, &s->line, s->status == SCAN_BAD ? s->kind : "sum_overflow", "%s", why) < 0)
+		if (dl_bad(&R->dl, "stdin", &s->line, s->status == SCAN_BAD ? s->kind : "sum_overflow", "%s", why) < 0)
 			return -1;
 	} else if (rc == 1) {
 		/* Late: its windows are gone. Reported and kept, not a bad line. */
@@ -213,8 +175,9 @@ apply_line(struct run *R, struct scanned *s)
 		metric_inc(R->m.late);
 		diag_badline("stdin", s->line.no, "late: %s %lld is behind the watermark %lld", spec->time_field,
 		    s->event_ms / spec->unit_ms, state_watermark(&R->st) / spec->unit_ms);
-		if (R->have_dead)
-			dead_letter(R, &s->line);
+		/* A late record the file cannot keep is not done with either. */
+		if (R->dl.path && dl_keep(&R->dl, &(struct iovec){ (void *)s->line.data, s->line.len }, 1) < 0)
+			return -1;
 	} else {
 		R->st.records++;
 		R->since_trigger++;
@@ -467,8 +430,8 @@ run_loop(struct run *R, struct lreader *r)
 		if (s == LR_TOOLONG) {
 			struct line none = { NULL, 0, l.no };
 
-			if (bad_line(R, &none, "too_long", "a line of %zu bytes is longer than jagg reads (%u MB); skipped",
-			    l.len, LR_DEFAULT_MAX >> 20) < 0)
+			if (dl_bad(&R->dl, "stdin", &none, "too_long",
+			    "a line of %zu bytes is longer than jagg reads (%u MB); skipped", l.len, LR_DEFAULT_MAX >> 20) < 0)
 				return;
 			continue;
 		}
@@ -478,7 +441,7 @@ run_loop(struct run *R, struct lreader *r)
 				diag_warn("stdin:%llu: the stop came mid-line; the message is not absorbed, and "
 				    "is read again from the checkpoint's offsets", l.no);
 			else
-				bad_line(R, &l, "cut", "cut short: the stop came before its end of line");
+				dl_bad(&R->dl, "stdin", &l, "cut", "cut short: the stop came before its end of line");
 			return;
 		}
 	}
@@ -637,10 +600,17 @@ parse_options(int argc, char **argv, struct options *o)
 	return EX_OK;
 }
 
+static void
+count_bad(const char *reason)
+{
+	metric_inc(metric_counter_label("txstream_jagg_bad_records_total", "Bad input lines, by reason.",
+	    "reason", reason));
+}
+
 static int
 exit_status(const struct run *R)
 {
-	return diag_badlines_status(R->st.bad, R->bad_unsaved, R->o->strict, "left out", R->o->errors_path);
+	return dl_status(&R->dl, "left out");
 }
 
 int
@@ -649,7 +619,7 @@ main(int argc, char **argv)
 	static struct options opt;
 	static struct run R;
 	struct lreader r;
-	int rc, fd;
+	int rc;
 
 	diag_init("jagg");
 	if ((rc = parse_options(argc, argv, &opt)) != EX_OK)
@@ -676,12 +646,8 @@ main(int argc, char **argv)
 		if (rc > 0 && offsets_count(R.st.offsets) > 0 && opt.input == INPUT_AUTO)
 			opt.input = INPUT_ENVELOPES;
 	}
-	if (opt.errors_path) {
-		if ((fd = afile_open_append(opt.errors_path)) < 0)
-			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
-		lw_init(&R.dead, fd, 0, false);
-		R.have_dead = true;
-	}
+	if (dl_open(&R.dl, opt.errors_path, '\n', opt.strict, count_bad) < 0)
+		diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 	if (scanner_init(&R.sc, &opt.spec, opt.input == INPUT_RECORDS ? INPUT_RECORDS : INPUT_AUTO) < 0 ||
 	    !(R.batch = calloc(BATCH_MAX, sizeof(*R.batch))) ||
 	    !(R.vals = calloc(BATCH_MAX * opt.spec.nfields, sizeof(*R.vals))))
@@ -698,16 +664,14 @@ main(int argc, char **argv)
 	if (R.out.err != EPIPE)
 		trigger(&R, true);
 	checkpoint(&R);
-	diag_info("%llu records, %llu bad, %llu late, %llu duplicates skipped, %zu groups", R.st.records, R.st.bad,
+	diag_info("%llu records, %llu bad, %llu late, %llu duplicates skipped, %zu groups", R.st.records, R.dl.bad,
 	    R.st.late, R.st.duplicates, R.st.count);
 	diag_badline_flush();
-	if (R.have_dead && lw_flush(&R.dead) < 0)
-		diag_exit(EX_IOERR, "--errors %s: %s", opt.errors_path, strerror(R.dead.err));
+	dl_close(&R.dl);
 	rc = exit_status(&R);
 	metrics_stop();
 	lr_close(&r);
 	lw_free(&R.out);
-	lw_free(&R.dead);
 	state_free(&R.st);
 	scanpool_stop(&R.pool);
 	scanner_free(&R.sc);

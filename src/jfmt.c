@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +34,7 @@
 #include "fmt/liveview.h"
 #include "fmt/table.h"
 #include "fmt/term.h"
-#include "lib/atomicfile.h"
+#include "lib/deadletter.h"
 #include "lib/diag.h"
 #include "lib/jscan.h"
 #include "lib/jsonw.h"
@@ -134,8 +133,8 @@ struct buf {
 
 struct run {
 	const struct options *o;
-	struct lwriter out, dead;
-	bool have_dead;
+	struct lwriter out;
+	struct deadletter dl;		/* bad lines; --errors */
 	struct jprint_style style;
 	bool live_screen;		/* --live drawing on a terminal */
 	/* Paths scanned in every line: [0] the whole text, then -f, then the --live key. */
@@ -157,7 +156,7 @@ struct run {
 	bool dirty;
 	double next_draw;
 	time_t last_at;
-	uint64_t records, bad, bad_unsaved;
+	uint64_t records;
 };
 
 static noreturn void
@@ -192,32 +191,6 @@ buf_add(struct buf *b, const char *s, size_t n)
 }
 
 /* --- the record at hand --- */
-
-/* A bad line: counted, reported, dead-lettered; fatal under --strict. */
-static int
-bad_line(struct run *R, const char *src, const struct line *l, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-bad_line(struct run *R, const char *src, const struct line *l, const char *fmt, ...)
-{
-	char reason[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	R->bad++;
-	diag_badline(src, l->no, "%s", reason);
-	if (R->have_dead && l->data) {
-		if (lw_write(&R->dead, l->data, l->len) < 0 || lw_write(&R->dead, "\n", 1) < 0 ||
-		    lw_flush(&R->dead) < 0)
-			diag_exit(EX_IOERR, "--errors %s: %s", R->o->errors_path, strerror(R->dead.err));
-	} else {
-		R->bad_unsaved++;
-	}
-	return R->o->strict ? -1 : 0;
-}
 
 /*
  * The cells of the line just scanned, in R->t.cells: the -f paths'
@@ -404,8 +377,8 @@ live_draw(struct run *R, bool screen)
 
 	if (R->last_at && localtime_r(&R->last_at, &tm))
 		strftime(when, sizeof(when), ", %H:%M:%S", &tm);
-	if (R->bad)
-		snprintf(bad, sizeof(bad), ", %" PRIu64 " bad", R->bad);
+	if (R->dl.bad)
+		snprintf(bad, sizeof(bad), ", %llu bad", R->dl.bad);
 	snprintf(status, sizeof(status), "%s: %zu key%s, %" PRIu64 " record%s%s%s", o->live_key, R->latest.n,
 	    R->latest.n == 1 ? "" : "s", R->records, R->records == 1 ? "" : "s", bad, when);
 	term_size(STDOUT_FILENO, &rows, &cols);
@@ -453,13 +426,13 @@ take_line(struct run *R, const char *src, const struct line *l)
 	if (l->len == 0)
 		return 0;	/* txstream(7), Record streams: an empty line is skipped */
 	if (jscan(l->data, l->len, R->path, R->npaths, R->found, &err) < 0)
-		return bad_line(R, src, l, "not JSON: %s at byte %zu", err.reason, err.offset + 1);
+		return dl_bad(&R->dl, src, l, "not_json", "not JSON: %s at byte %zu", err.reason, err.offset + 1);
 	/* Columns and -f need an object; JSON as it is takes any text. */
 	if ((t = R->found[0].type) != JT_OBJECT && !(json && o->nfields == 0))
-		return bad_line(R, src, l, "not a JSON object but %s", t == JT_ARRAY ? "an array" :
+		return dl_bad(&R->dl, src, l, "not_object", "not a JSON object but %s", t == JT_ARRAY ? "an array" :
 		    t == JT_STRING ? "a string" : t == JT_NUMBER ? "a number" : jtype_name(t));
 	if (o->format == FMT_LIVE && R->found[R->key_index].type == JT_NONE)
-		return bad_line(R, src, l, "no %s field", o->live_key);
+		return dl_bad(&R->dl, src, l, "missing_field", "no %s field", o->live_key);
 	R->records++;
 	if (json)
 		write_json(R);
@@ -532,13 +505,13 @@ read_input(struct run *R, struct lreader *r)
 		case LR_ERROR:
 			diag_exit(EX_IOERR, "%s: %s", src, strerror(errno));
 		case LR_TOOLONG:
-			if (bad_line(R, src, &(struct line){ NULL, 0, l.no },
+			if (dl_bad(&R->dl, src, &(struct line){ NULL, 0, l.no }, "too_long",
 			    "a line of %zu bytes is longer than jfmt reads (%u MB); skipped", l.len,
 			    LR_DEFAULT_MAX >> 20) < 0)
 				return -1;
 			break;
 		case LR_CUT:
-			bad_line(R, src, &l, "cut short: the stop came before its end of line");
+			dl_bad(&R->dl, src, &l, "cut", "cut short: the stop came before its end of line");
 			return -1;
 		}
 		if (R->out.err)
@@ -737,7 +710,7 @@ setup_run(struct run *R, const struct options *o)
 static int
 exit_status(const struct run *R, int status)
 {
-	int bad = diag_badlines_status(R->bad, R->bad_unsaved, R->o->strict, "left out", R->o->errors_path);
+	int bad = dl_status(&R->dl, "left out");
 
 	return bad != EX_OK ? bad : status;
 }
@@ -747,7 +720,7 @@ main(int argc, char **argv)
 {
 	static struct options opt;
 	static struct run R;
-	int rc, fd, status = EX_OK;
+	int rc, status = EX_OK;
 
 	diag_init("jfmt");
 	if ((rc = parse_options(argc, argv, &opt)) != EX_OK)
@@ -755,13 +728,8 @@ main(int argc, char **argv)
 	stop_init();
 	cell_locale();
 	setup_run(&R, &opt);
-	if (opt.errors_path) {
-		if ((fd = afile_open_append(opt.errors_path)) < 0)
-			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
-		if (lw_init(&R.dead, fd, 0, false) < 0)
-			diag_exit(EX_OSERR, "out of memory");
-		R.have_dead = true;
-	}
+	if (dl_open(&R.dl, opt.errors_path, '\n', opt.strict, NULL) < 0)
+		diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
 	if (R.live_screen && term_enter(STDOUT_FILENO) < 0)
 		diag_exit(EX_IOERR, "stdout: %s", strerror(errno));
 	R.dirty = R.live_screen;	/* an empty view at once: jfmt is waiting, not stuck */
@@ -794,13 +762,10 @@ main(int argc, char **argv)
 	}
 	if (lw_flush(&R.out) < 0 && R.out.err != EPIPE)
 		diag_exit(EX_IOERR, "stdout: %s", strerror(R.out.err));
-	diag_info("%" PRIu64 " records, %" PRIu64 " bad", R.records, R.bad);
+	diag_info("%" PRIu64 " records, %llu bad", R.records, R.dl.bad);
 	diag_badline_flush();
-	if (R.have_dead && lw_flush(&R.dead) < 0)
-		diag_exit(EX_IOERR, "--errors %s: %s", opt.errors_path, strerror(R.dead.err));
+	dl_close(&R.dl);
 	status = exit_status(&R, status);
-	if (R.have_dead)
-		close(R.dead.fd);
 	changelog_free(&R.latest);
 	table_free(&R.t);
 	free(R.sample.p);
@@ -811,6 +776,5 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < opt.nfields_args; i++)
 		free(opt.fields_arg[i]);
 	lw_free(&R.out);
-	lw_free(&R.dead);
 	return status;
 }

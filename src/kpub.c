@@ -19,7 +19,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "lib/atomicfile.h"
 #include "lib/diag.h"
 #include "lib/forkjoin.h"
 #include "lib/kconf.h"
@@ -97,7 +96,7 @@ help(void)
 	    "                           the offsets below which every one was delivered\n"
 	    "      --strict             stop at the first bad line (exit 65)\n"
 	    "      --flush-timeout D    wait at most D for deliveries at the end (default 30s)\n"
-	    "      --timeout D          wait at most D to reach a broker at start (default 10s)\n"
+	    "      --timeout D          give up on the cluster after D at start (default 10s)\n"
 	    "  -u, --unbuffered         flush -T output after every line\n"
 	    "  -q, --quiet              print errors only\n"
 	    "  -v, --verbose            print more; twice for librdkafka's debug lines\n"
@@ -311,6 +310,7 @@ open_producer(struct state *st, struct kconf *k)
 	k->conf = NULL;	/* now owned by rk */
 
 	/* Fail early and clearly when no broker answers (exit 69). */
+	st->start_deadline = mono_now() + st->opt->connect_timeout;
 	if (kconf_reach(st->rk, st->opt->connect_timeout) < 0)
 		exit(EX_UNAVAILABLE);
 	if (st->opt->topic)
@@ -350,6 +350,13 @@ register_metrics(struct state *st)
 	metrics_on_scrape(in_flight, st);
 }
 
+static void
+count_bad(const char *reason)
+{
+	metric_inc(metric_counter_label("txstream_kpub_bad_records_total", "Bad input lines, by reason.",
+	    "reason", reason));
+}
+
 static int
 exit_status(const struct state *st)
 {
@@ -360,7 +367,7 @@ exit_status(const struct state *st)
 	}
 	if (st->fatal)
 		return EX_TEMPFAIL;
-	return diag_badlines_status(st->bad, st->bad_unsaved, st->opt->strict, "not sent", st->opt->errors_path);
+	return dl_status(&st->dl, "not sent");
 }
 
 int
@@ -379,7 +386,7 @@ main(int argc, char **argv)
 	static const char *stdin_only[] = { "stdin" };
 	const char **sources;
 	struct kconf k;
-	int status, fd, rc = 0;
+	int status, rc = 0;
 
 	diag_init(argv[0]);
 	if (kconf_init(&k) < 0)
@@ -406,14 +413,9 @@ main(int argc, char **argv)
 	stop_init();
 	if (lw_init(&st.out, STDOUT_FILENO, 0, opt.unbuffered) < 0)
 		diag_exit(EX_OSERR, "out of memory");
-	if (opt.errors_path) {
-		if ((fd = afile_open_append(opt.errors_path)) < 0)
-			diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
-		/* Unbuffered: a dead letter is on disk before kpub goes on. */
-		if (lw_init(&st.dead, fd, 0, true) < 0)
-			diag_exit(EX_OSERR, "out of memory");
-		st.have_dead = true;
-	}
+	if (dl_open(&st.dl, opt.errors_path, (char)opt.delim, opt.strict, count_bad) < 0)
+		diag_exit(EX_CANTCREAT, "--errors %s: %s", opt.errors_path, strerror(errno));
+	st.key_delim = (char)opt.key_delim;
 	sources = opt.ninputs ? (const char **)opt.inputs : stdin_only;
 	st.sources = sources;
 	open_producer(&st, &k);
@@ -455,12 +457,9 @@ main(int argc, char **argv)
 	diag_badline_flush();
 	if (lw_flush(&st.out) < 0 && st.out.err != EPIPE)
 		diag_err("write error on stdout: %s", strerror(st.out.err));
-	if (st.have_dead && st.dead.err) {
-		diag_err("--errors %s: %s", opt.errors_path, strerror(st.dead.err));
-		status = EX_IOERR;
-	}
-	diag_info("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64 " failed, %" PRIu64 " bad",
-	    st.produced, st.delivered, st.failed, st.bad);
+	dl_close(&st.dl);
+	diag_info("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64 " failed, %llu bad",
+	    st.produced, st.delivered, st.failed, st.dl.bad);
 	if (status == EX_OK)
 		status = exit_status(&st);
 	else if (st.lost)
@@ -474,10 +473,6 @@ main(int argc, char **argv)
 		rd_kafka_topic_destroy(st.rkt);
 	rd_kafka_destroy(st.rk);
 	lw_free(&st.out);
-	if (st.have_dead) {
-		close(st.dead.fd);
-		lw_free(&st.dead);
-	}
 	free(st.scratch);
 	env_parser_free(&st.env);
 	frontier_free(st.frontier);

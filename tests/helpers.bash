@@ -218,3 +218,18 @@ stop_pids() {
 		wait "$pid" 2>/dev/null || true
 	done
 }
+
+# poll_until SECONDS COMMAND...: run COMMAND every 0.1 s until it
+# succeeds (status 0) or SECONDS have passed (status 1, saying what it
+# waited for). Synchronise on a condition with it, never on a sleep.
+poll_until() {
+	local deadline=$((${EPOCHREALTIME/./} / 1000 + ${1%.*} * 1000))
+	shift
+	until "$@"; do
+		if [ $((${EPOCHREALTIME/./} / 1000)) -ge "$deadline" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}

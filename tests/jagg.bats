@@ -107,7 +107,8 @@ stamped() {
 }
 
 @test "jagg: with no trigger given, it emits whenever the input goes idle" {
-	# Two lines in one write(2) by cat: no idle moment between them.
+	# Two lines in one write(2) by cat: no idle moment between them. The
+	# sleeps are the idle moments under test, not a synchronisation.
 	printf '%s\n' '{"k":"b"}' '{"k":"b"}' > two
 	{ echo '{"k":"a"}'; sleep 1; cat two; sleep 1; } |
 		jagg -g k count | stamped > out
@@ -124,8 +125,9 @@ stamped() {
 	pid=$!
 	exec {w}> in
 	echo '{"k":"a"}' >&"$w"
-	sleep 1.2
+	poll_until 10 test -s out
 	# Emitted by the clock alone: the input is still open.
+	kill -0 "$pid"
 	assert_equal "$(cat out)" '{"k":"a","count":1}'
 	exec {w}>&-
 	wait "$pid"
@@ -133,12 +135,17 @@ stamped() {
 
 @test "jagg: SIGTERM stops reading and gives the last word, then the checkpoint" {
 	mkfifo in
-	jagg --mode final -g k count --checkpoint state.json < in > out &
+	port=$(free_port)
+	jagg --mode final -g k count --checkpoint state.json --metrics-addr "127.0.0.1:$port" < in > out &
 	pid=$!
 	exec {w}> in
 	echo '{"k":"a"}' >&"$w"
 	echo '{"k":"a"}' >&"$w"
-	sleep 0.5
+	# Both read (a line read is absorbed before the next read), then the signal.
+	read_both() {
+		curl -sf "http://127.0.0.1:$port/metrics" | grep -qx 'txstream_jagg_records_in_total 2'
+	}
+	poll_until 10 read_both
 	assert_equal "$(cat out)" ''
 	kill -TERM "$pid"
 	wait "$pid"
@@ -302,11 +309,14 @@ for _, l in sorted(out):
 	# lands mid-stream, at a different moment each round.
 	: > out
 	for delay in 0.4 0.7 0.3 0.9 0.5; do
-		# The pipeline in its own shell; jagg's PID from the shell it replaces.
+		# The pipeline in its own shell; jagg's PID from the shell it
+		# replaces. The delay counts from jagg's start.
+		rm -f jagg.pid
 		bash -c 'ksub -b "$1" -t tx -o @state.json --envelope -e 2>/dev/null | "$2/tests/helpers/slow_reader.py" 50 0.02 2>/dev/null |
 			sh -c "echo \$\$ > jagg.pid; exec jagg -g merchantId total=sum:amount count \
 				--checkpoint state.json --checkpoint-interval 0.1s" >> out' _ "$BROKERS" "$TXS_SRCDIR" &
 		pipeline=$!
+		poll_until 30 test -s jagg.pid
 		sleep "$delay"
 		kill -KILL "$(cat jagg.pid)"
 		wait "$pipeline" || true
@@ -432,6 +442,15 @@ print("{\"k\":\"a\",\"x\":2}")
 	run --separate-stderr jagg count --errors link.ndjson <<< 'not json'
 	assert_failure 73
 	assert [ ! -e elsewhere ]
+}
+
+@test "jagg: an --errors file that cannot be written stops it at that line, with status 74" {
+	printf '%s\n' '{"k":"a"}' 'not json' '{"k":"b"}' > in
+	run --separate-stderr jagg --mode final -g k count --errors /dev/full < in
+	assert_failure 74
+	# The last word counts what came before the bad line, not what came after.
+	assert_output '{"k":"a","count":1}'
+	assert_equal "$(grep -c '^jagg: --errors /dev/full: No space left on device; stopping$' <<< "$stderr")" 1
 }
 
 @test "jagg: an escaped lone surrogate is a bad line, not a third spelling of U+FFFD" {

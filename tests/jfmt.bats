@@ -261,7 +261,10 @@ EOF
 	for _ in $(seq 30); do [ -s out ] && break; sleep 0.1; done
 	assert_equal "$(cat out)" "$(printf 'k    v\nab  10')"
 	echo '{"k":"abc","v":22}' >&"$FEED_FD"
-	sleep 0.3
+	rows() {
+		[ "$(wc -l < out)" -ge "$1" ]
+	}
+	poll_until 5 rows 3
 	assert_equal "$(tail -1 out)" "a…  22"
 	exec {FEED_FD}>&-
 	FEED_FD=
@@ -447,6 +450,14 @@ EOF
 	run --separate-stderr jfmt --errors link.ndjson <<< 'not json'
 	assert_failure 73
 	assert [ ! -e elsewhere ]
+}
+
+@test "jfmt: an --errors file that cannot be written stops it at that line, with status 74" {
+	printf '%s\n' '{"a":1}' 'not json' '{"a":2}' > in
+	run --separate-stderr jfmt --compact --errors /dev/full in
+	assert_failure 74
+	assert_output '{"a":1}'
+	assert_equal "$(grep -c '^jfmt: --errors /dev/full: No space left on device; stopping$' <<< "$stderr")" 1
 }
 
 @test "jfmt: an escaped lone surrogate is a bad line, in every mode" {

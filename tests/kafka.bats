@@ -145,9 +145,9 @@ topic_created() {
 	run kpub -b "$BROKERS" -t before --key-field userId sent
 	assert_success
 	# The brokers forward CreateTopics to the new controller once they
-	# know it; kpub gives a request 10 s, then goes on without the topic.
-	# Asked again (with a probe line, not a record) until the cluster
-	# answers: within a minute of the failover.
+	# know it; kpub asks again until its --timeout (10 s), then exits 69
+	# without producing. Asked again (with a probe line, not a record)
+	# until the cluster answers: within a minute of the failover.
 	wait_until 60 topic_created after 4
 	run kpub -b "$BROKERS" -t "$CREATED" -v sent
 	assert_success
@@ -288,6 +288,23 @@ PY
 	for n in 1 2 3; do kafka resume "kafka-$n"; done
 	run kpub -b "$BROKERS" -t down <<< back
 	assert_success
+}
+
+@test "kafka: the controllers frozen: kpub --create-topic asks until --timeout, then exits 69 with nothing produced" {
+	start_broker -T warm:1
+	# The brokers answer Metadata from what they hold; CreateTopics waits
+	# on a controller. Frozen 5 s at most: less than the brokers' 9 s
+	# session, so that none is fenced when the controllers wake.
+	for n in 1 2 3; do kafka pause "controller-$n"; done
+	rc=0
+	kpub -b "$BROKERS" -t frozen_create --create-topic --partitions 2 --timeout 4s <<< probe 2> err || rc=$?
+	for n in 1 2 3; do kafka resume "controller-$n"; done
+	cat err
+	assert_equal "$rc" 69
+	assert_equal "$(grep -c "^kpub: --create-topic: the cluster at $BROKERS did not answer for topic frozen_create within --timeout" err)" 1
+	# Not auto-created with the broker's defaults and written to: the
+	# topic is absent, or (created late by the woken controllers) empty.
+	assert_equal "$(kcat -C -b "$BROKERS" -t frozen_create -e -q 2>/dev/null | wc -l)" 0
 }
 
 @test "kafka: the local nodes run the settings docker-compose.yml gives the apache/kafka image" {

@@ -178,7 +178,11 @@ p.flush()' "$BROKERS"
 	for cmd in "rtt 1 0" "rtt 2 0"; do
 		echo "$cmd" > "$BATS_TEST_TMPDIR/kbroker.control"
 	done
-	sleep 0.5
+	# Both commands answered, each writer gone: kbroker still serves.
+	answered() {
+		[ "$(grep -c '^ok$' "$BATS_TEST_TMPDIR/kbroker.out")" -ge 2 ]
+	}
+	poll_until 10 answered
 	kill -0 "$KBROKER_PID"
 	exec {KBROKER_CONTROL_FD}> "$BATS_TEST_TMPDIR/kbroker.control"
 	run broker_control "down 1"

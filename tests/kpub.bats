@@ -330,7 +330,11 @@ for i in range(7096):
 	# txgen paces the stream (4 s at 3000/s), so the outage falls mid-stream.
 	txgen -s 4 -r 3000 -n 12000 | tee in.ndjson | kpub -v -b "$BROKERS" -t t --key-field userId 2> kpub.err &
 	pid=$!
-	sleep 0.3
+	# Under way (a tenth of the stream read), then the outage, which lasts 2 s.
+	under_way() {
+		[ "$(wc -l < in.ndjson)" -ge 1200 ]
+	}
+	poll_until 10 under_way
 	broker_control "down 1"
 	sleep 2
 	broker_control "up 1"
@@ -354,7 +358,11 @@ for i in range(7096):
 	gen=$!
 	kpub -v -b "$BROKERS" -t t --key-field userId -T --errors dead < feed > delivered 2> err &
 	pid=$!
-	sleep 1.5
+	# Mid-stream: some lines delivered, more to come.
+	delivered_some() {
+		[ "$(wc -l < delivered)" -gt 100 ]
+	}
+	poll_until 10 delivered_some
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
@@ -532,12 +540,21 @@ for line in sys.stdin:
 	kpub -b "$BROKERS" -t t --key-field userId < sent
 	# The forwarder, killed -9 three times mid-stream: its kpub, with lines
 	# read and not yet delivered, and ksub, with lines in the pipe.
-	# It saves every second: each round lives long enough for one or two saves.
-	for delay in 1.6 1.4 1.5; do
+	# It saves every second: each round lives until it has saved some
+	# progress, then a little longer, by a different amount each round.
+	saved() {
+		jq '[.offsets.t[]?] | add // 0' fwd.json 2>/dev/null || echo 0
+	}
+	saved_beyond() {
+		[ "$(saved)" -gt "$1" ]
+	}
+	for delay in 0.6 0.4 0.5; do
+		before=$(saved)
 		bash -c 'ksub -b "$1" -t t --envelope -o @fwd.json 2>/dev/null | "$2/tests/helpers/slow_reader.py" 50 0.03 2>/dev/null |
 			sh -c "echo \$\$ > kpub.pid; exec kpub -b \"$1\" -t copy --key-field value.merchantId \
 				--source-offsets fwd.json"' _ "$BROKERS" "$TXS_SRCDIR" &
 		forwarder=$!
+		poll_until 30 saved_beyond "$before"
 		sleep "$delay"
 		kill -KILL "$(cat kpub.pid)"
 		wait "$forwarder" || true
@@ -568,6 +585,19 @@ for line in sys.stdin:
 	run --separate-stderr kpub -b "$BROKERS" -t t --key-field k --errors link.ndjson <<< 'not json'
 	assert_failure 73
 	assert [ ! -e elsewhere ]
+}
+
+@test "kpub: an --errors file that cannot be written stops it at that line, with status 74" {
+	printf '{"userId":"u1"}\nbad\n{"userId":"u3"}\n' > in.ndjson
+	run --separate-stderr kpub -b "$BROKERS" -t one --key-field userId --errors /dev/full in.ndjson
+	assert_failure 74
+	assert_equal "$(grep -c '^kpub: --errors /dev/full: No space left on device; stopping$' <<< "$stderr")" 1
+	# What came before the bad line is sent; nothing after it.
+	run dump one 1 5
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	run jq -r '.v | @base64d' <<< "$output"
+	assert_output '{"userId":"u1"}'
 }
 
 @test "kpub: an escaped lone surrogate in an envelope or a key is a bad line, not U+FFFD" {

@@ -22,6 +22,7 @@ teardown_file() {
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
+	PIDS=()		# what a test starts in the background: teardown stops it
 	# kbroker's group coordinator (librdkafka's mock) makes a new member
 	# wait for the session of one that left to time out (kcat -G waits
 	# just the same): short sessions keep the group tests short. Kafka's
@@ -35,6 +36,7 @@ setup() {
 }
 
 teardown() {
+	stop_pids TERM
 	stop_broker
 }
 
@@ -128,13 +130,24 @@ EOF
 	assert_equal "${lines[*]}" "$(seq 90 99 | tr '\n' ' ' | sed 's/ $//')"
 	run ksub -b "$BROKERS" -t t -e -o -3
 	assert_equal "${lines[*]}" "97 98 99"
-	# -o end: only what comes after the start.
-	ksub -b "$BROKERS" -t t -o end -c 2 > end.out &
+	# -o end: only what comes after the start. When ksub has found the
+	# end is seen, not guessed: a probe produced before that is not read,
+	# so probes go on until one comes out.
+	ksub -b "$BROKERS" -t t -o end > end.out &
 	pid=$!
-	sleep 2
+	PIDS+=("$pid")
+	probe() {
+		echo probe | kcat -P -b "$BROKERS" -t t
+		grep -q '^probe$' end.out
+	}
+	poll_until 30 probe
 	printf 'new1\nnew2\n' | kcat -P -b "$BROKERS" -t t
-	wait "$pid"
-	assert_equal "$(tr '\n' ' ' < end.out)" "new1 new2 "
+	poll_until 30 grep -q '^new2$' end.out
+	kill "$pid"
+	wait "$pid" || true
+	# Probes, then the two new lines; none of the 100 before the start.
+	assert_equal "$(grep -cv '^probe$' end.out)" 2
+	assert_equal "$(tail -2 end.out | tr '\n' ' ')" "new1 new2 "
 	# s@MS goes through offsets-for-times; kbroker answers every lookup
 	# with the end, so from there only newer messages come (see ksub(1));
 	# Kafka answers with the first message at or after the time (0: all,
@@ -266,25 +279,30 @@ print(len(first), len(second), len(twice))'
 	kpub -b "$BROKERS" -t t < sent
 	# A slow reader; its ksub is killed mid-stream, three times over. A
 	# killed member holds its partitions until its session times out.
+	slow() {
+		local n=0 l
+		while IFS= read -r l; do
+			printf '%s\n' "$l"
+			n=$((n + 1))
+			[ $((n % 200)) -eq 0 ] && sleep 0.05
+		done
+	}
+	grown() {
+		[ "$(wc -l < all.out)" -ge "$1" ]
+	}
 	: > all.out
 	for round in 1 2 3; do
 		before=$(wc -l < all.out)
-		{
-			ksub -b "$BROKERS" -G g $SESSION -t t | {
-				n=0
-				while IFS= read -r l; do
-					printf '%s\n' "$l"
-					n=$((n + 1))
-					[ $((n % 200)) -eq 0 ] && sleep 0.05
-				done
-			} >> all.out
-		} &
+		rm -f pipe
+		mkfifo pipe
+		slow < pipe >> all.out &
 		reader=$!
-		for _ in $(seq 200); do
-			[ "$(wc -l < all.out)" -ge $((before + 1000)) ] && break
-			sleep 0.1
-		done
-		pkill -KILL -f "ksub -b $BROKERS -G g" || true
+		ksub -b "$BROKERS" -G g $SESSION -t t > pipe &
+		consumer=$!
+		PIDS+=("$reader" "$consumer")
+		poll_until 20 grown $((before + 1000)) || true
+		kill -KILL "$consumer"
+		wait "$consumer" || true
 		wait "$reader" || true
 		echo "round $round: $(wc -l < all.out) lines"
 	done
@@ -463,7 +481,8 @@ small_retained() {
 	kpub -b "$BROKERS" -t t --key-field userId < first
 	ksub -b "$BROKERS" -t t > out 2> err &
 	pid=$!
-	sleep 1
+	# Reading, so its handler for SIGUSR1 is in place.
+	poll_until 30 test -s out
 	kpub -b "$BROKERS" -t t --key-field userId < second
 	kill -USR1 "$pid"
 	rc=0
@@ -473,14 +492,19 @@ small_retained() {
 	assert_equal "$(sort out | uniq -d | wc -l)" 0
 	assert_equal "$(sort out)" "$(sort first second)"
 	# And an idle reader of one partition stops at once.
+	n=$(kcat -C -b "$BROKERS" -t t -p 1 -e -q | wc -l)
 	ksub -b "$BROKERS" -t t -p 1 > one &
 	pid=$!
-	sleep 0.5
+	# Idle at the end of it, then signalled.
+	at_end() {
+		[ "$(wc -l < one)" -eq "$n" ]
+	}
+	poll_until 30 at_end
 	kill -USR1 "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	assert_equal "$rc" 0
-	assert_equal "$(wc -l < one)" "$(kcat -C -b "$BROKERS" -t t -p 1 -e -q | wc -l)"
+	assert_equal "$(wc -l < one)" "$n"
 }
 
 @test "ksub: a topic name Kafka would refuse is refused with status 64, by name" {

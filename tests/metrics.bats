@@ -275,9 +275,9 @@ print("\n".join(lines))
 
 @test "metrics: an address in use or malformed is refused with status 78" {
 	port=$(free_port)
-	$PY -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+	$PY -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open("listening", "w").close(); time.sleep(30)' "$port" &
 	PIDS+=($!)
-	sleep 0.3
+	poll_until 10 test -e listening
 	run --separate-stderr jagg --metrics-addr "127.0.0.1:$port" count <<< '{}'
 	assert_failure 78
 	[[ "$stderr" == *"--metrics-addr 127.0.0.1:$port: cannot listen there"* ]]

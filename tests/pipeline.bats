@@ -208,7 +208,11 @@ fi
 	start_broker -T financial_transactions:5 -T transaction_aggregates:3
 	"$PIPELINE" --brokers "$BROKERS" --rate 300 --state-dir "$BATS_TEST_TMPDIR/state" --no-view 2> err &
 	pid=$!
-	sleep 3
+	# Flowing end to end (aggregates out), then the signal.
+	flowing() {
+		[ -n "$(ksub -q -b "$BROKERS" -t transaction_aggregates -e -c 1)" ]
+	}
+	poll_until 30 flowing
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?

@@ -450,6 +450,8 @@ unit_restarted() {
 	in_ns kill -KILL "$pid"
 	wait_until 20 unit_restarted txstream-aggregator@1 ||
 		fail "txstream-aggregator@1 was not restarted: $(in_ns systemctl status --no-pager txstream-aggregator@1)"
+	# One more second of transactions, for the restarted jagg to count
+	# too: a duration, not a synchronisation (counted_all waits below).
 	sleep 1
 	run -0 in_ns systemctl stop txstream-producer
 	in_ns ksub -q -b 127.0.0.1:9092 -t financial_transactions -e > tx.ndjson

@@ -144,7 +144,10 @@ check() {
 @test "txgen: SIGTERM ends it with status 0 and whole records" {
 	txgen -r 1000 > out.ndjson &
 	pid=$!
-	sleep 1
+	written() {
+		[ "$(wc -l < out.ndjson)" -ge 500 ]
+	}
+	poll_until 10 written
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?

@@ -184,7 +184,7 @@ struct state {
 	size_t keycap;
 
 	/* Counters, for logs and (later) metrics. */
-	unsigned long long records, bad, late, duplicates, windows_closed;
+	unsigned long long records, late, duplicates, windows_closed;
 };
 
 /* FNV-1a over n bytes, from seed (HASH_SEED to start): group keys and the spec's fingerprint. */

@@ -7,7 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sysexits.h>
 
 #include "diag.h"
 #include "jsonw.h"
@@ -229,21 +228,4 @@ diag_exit(int status, const char *fmt, ...)
 	emit(DIAG_ERROR, NULL, 0, fmt, ap);
 	va_end(ap);
 	exit(status);
-}
-
-int
-diag_badlines_status(unsigned long long bad, unsigned long long unsaved, int strict, const char *verb,
-    const char *errors_path)
-{
-	if (unsaved > 0 && errors_path) {
-		/* --errors was given: what it could not keep was too long to hold. */
-		diag_err("%llu bad line%s %s, too long to copy to --errors %s", unsaved, unsaved == 1 ? "" : "s",
-		    verb, errors_path);
-		return EX_DATAERR;
-	}
-	if (unsaved > 0) {
-		diag_err("%llu bad line%s %s (--errors FILE keeps them)", unsaved, unsaved == 1 ? "" : "s", verb);
-		return EX_DATAERR;
-	}
-	return bad > 0 && strict ? EX_DATAERR : EX_OK;
 }

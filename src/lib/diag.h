@@ -55,15 +55,6 @@ void diag_badline(const char *source, unsigned long long line, const char *fmt, 
 	__attribute__((format(printf, 3, 4)));
 void diag_badline_flush(void);
 
-/*
- * The exit status for bad lines (record streams, txstream(7)): EX_DATAERR
- * when some went nowhere (said on stderr: "N bad lines VERB (--errors
- * FILE keeps them)", or, when errors_path names the --errors file, that
- * they were too long to copy there) or when --strict met one, else EX_OK.
- */
-int diag_badlines_status(unsigned long long bad, unsigned long long unsaved, int strict, const char *verb,
-    const char *errors_path);
-
 /* Print an error and exit with a sysexits.h status. For main() only. */
 noreturn void diag_exit(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -67,7 +67,7 @@ batch_failed(void *arg, rd_kafka_message_t *bm)
 		l.data = (char *)bm->payload - bm->key_len - 1;
 		l.len += bm->key_len + 1;
 	}
-	bad_line(st, where_source(st, w), &l, "cannot produce", rd_kafka_err2str(err));
+	bad_line(st, where_source(st, w), &l, "produce_error", "cannot produce", rd_kafka_err2str(err));
 }
 
 /*

@@ -20,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/deadletter.h"
 #include "lib/envelope.h"
 #include "lib/forkjoin.h"
 #include "lib/jscan.h"
@@ -86,15 +87,15 @@ struct state {
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;		/* -t's topic; NULL in envelope mode without -t */
 	struct lwriter out;		/* -T */
-	struct lwriter dead;		/* --errors */
+	struct deadletter dl;		/* bad lines; --errors */
+	char key_delim;			/* -K's delimiter, as the byte written back */
 	char why[192];			/* a bad line's detail, when it names a value */
 	struct env_parser env;		/* --envelope */
-	bool have_dead;
 	const char *const *sources;	/* names, by index */
 	size_t message_max;		/* message.max.bytes */
 	char *scratch;			/* decoded key and value of one line */
 	size_t scratch_cap;
-	uint64_t produced, delivered, failed, lost, bad, bad_unsaved;
+	uint64_t produced, delivered, failed, lost;
 	bool fatal;
 	int events[2];			/* pipe: librdkafka has events to serve */
 	struct keyscan *gathered;	/* lines of the reader's buffer, GATHER_MAX at most */
@@ -106,6 +107,7 @@ struct state {
 	size_t queue_max;		/* with librdkafka's queue this big */
 	struct frontier *frontier;	/* --source-offsets */
 	double next_save;
+	double start_deadline;		/* mono_now(): --timeout for reaching the cluster and --create-topic */
 	rd_kafka_queue_t *main_queue;
 	/* What kpub tells Prometheus; see METRICS in kpub(1). */
 	struct metric *m_in, *m_bytes_in, *m_out, *m_delivery_errors, *m_in_flight, *m_latency;
@@ -119,7 +121,8 @@ struct msg {
 	size_t key_len, value_len;
 	rd_kafka_headers_t *headers;
 	int64_t timestamp;		/* ms since the epoch; 0: now */
-	const char *why;		/* when the line is bad: what, */
+	const char *reason;		/* when the line is bad: its label in metrics, */
+	const char *why;		/* what, */
 	const char *why_arg;		/* and the detail */
 };
 
@@ -146,8 +149,8 @@ where_line(uint64_t w)
 
 /* publish.c */
 void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-void bad_line(struct state *st, const char *source, const struct line *l, const char *what, const char *detail);
-void count_bad(const char *kind);
+int bad_line(struct state *st, const char *source, const struct line *l, const char *reason, const char *what,
+    const char *detail);
 rd_kafka_resp_err_t produce(struct state *st, struct msg *m, void *opaque);
 int publish_input(struct state *st, struct lreader *r, size_t src_index);
 void drain(struct state *st);

@@ -25,27 +25,26 @@
 #define FLUSH_POLL_MS 100
 #define PARALLEL_MIN 64			/* lines: fewer are not worth a second thread */
 
-/* The input line of a message, rebuilt for -T and --errors. */
+/* The input line of a message, rebuilt for -T and --errors: its pieces, the delimiter aside. */
 static int
-write_line(const struct state *st, struct lwriter *w, const rd_kafka_message_t *m)
+line_pieces(const struct state *st, const rd_kafka_message_t *m, struct iovec piece[3])
 {
 	const struct options *o = st->opt;
-	char delim = (char)o->delim;
 
 	if (o->envelope) {
 		const struct copy *c = m->_private;
 
-		return lw_write(w, c->data, c->len) < 0 || lw_write(w, &delim, 1) < 0 ? -1 : 0;
+		piece[0] = (struct iovec){ (void *)c->data, c->len };
+		return 1;
 	}
 	if (o->key_delim >= 0 && m->key) {
-		char kd = (char)o->key_delim;
-
-		if (lw_write(w, m->key, m->key_len) < 0 || lw_write(w, &kd, 1) < 0)
-			return -1;
+		piece[0] = (struct iovec){ m->key, m->key_len };
+		piece[1] = (struct iovec){ (void *)&st->key_delim, 1 };
+		piece[2] = (struct iovec){ m->payload, m->len };
+		return 3;
 	}
-	if (lw_write(w, m->payload, m->len) < 0 || lw_write(w, &delim, 1) < 0)
-		return -1;
-	return 0;
+	piece[0] = (struct iovec){ m->payload, m->len };
+	return 1;
 }
 
 void
@@ -56,6 +55,7 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	struct copy *c = copied ? m->_private : NULL;
 	uint64_t w = c ? c->where : (uint64_t)(uintptr_t)m->_private;
 	bool handled = true;
+	struct iovec piece[3];
 	int64_t latency;
 
 	(void)rk;
@@ -67,57 +67,38 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		metric_inc(st->m_delivery_errors);
 		diag_badline(where_source(st, w), where_line(w), "not delivered to %s [%" PRId32 "]: %s",
 		    rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
-		if (!st->have_dead || write_line(st, &st->dead, m) < 0 || lw_end_record(&st->dead) < 0) {
+		if (dl_keep(&st->dl, piece, line_pieces(st, m, piece)) < 0) {
 			st->lost++;
 			handled = false;	/* the frontier stays below it: a restart sends it again */
 		}
 	} else {
 		st->delivered++;
 		metric_inc(st->m_out);
-		if (st->opt->tee && write_line(st, &st->out, m) == 0)
-			lw_end_record(&st->out);
+		if (st->opt->tee) {
+			char delim = (char)st->opt->delim;
+			int n = line_pieces(st, m, piece);
+			bool ok = true;
+
+			for (int i = 0; i < n && ok; i++)
+				ok = lw_write(&st->out, piece[i].iov_base, piece[i].iov_len) == 0;
+			if (ok && lw_write(&st->out, &delim, 1) == 0)
+				lw_end_record(&st->out);
+		}
 	}
 	if (c && c->frontier >= 0 && handled)
 		frontier_done(st->frontier, c->frontier, c->offset);
 	free(c);
 }
 
-/* The reason label of bad lines in metrics, from what the report says. */
-static const char *
-bad_kind(const char *what)
+/*
+ * A bad input line: reported, counted under reason (METRICS in kpub(1)),
+ * and dead-lettered when asked. Returns -1 when reading should stop.
+ */
+int
+bad_line(struct state *st, const char *source, const struct line *l, const char *reason, const char *what,
+    const char *detail)
 {
-	static const char *const kinds[][2] = {
-		{ "not JSON", "not_json" }, { "no key field", "missing_key" },
-		{ "key field is not a string or a number", "bad_key" }, { "not an envelope", "not_envelope" },
-		{ "line too long", "too_long" }, { "cannot produce", "produce_error" }, { "cut short", "cut" },
-	};
-
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(what, kinds[i][0]) == 0)
-			return kinds[i][1];
-	return "other";
-}
-
-void
-count_bad(const char *kind)
-{
-	metric_inc(metric_counter_label("txstream_kpub_bad_records_total", "Bad input lines, by reason.",
-	    "reason", kind));
-}
-
-/* A bad input line: reported, counted, and dead-lettered when asked. */
-void
-bad_line(struct state *st, const char *source, const struct line *l, const char *what, const char *detail)
-{
-	char delim = (char)st->opt->delim;
-
-	st->bad++;
-	count_bad(bad_kind(what));
-	diag_badline(source, l->no, "%s: %s", what, detail);
-	if (st->have_dead && l->data && lw_write(&st->dead, l->data, l->len) == 0 &&
-	    lw_write(&st->dead, &delim, 1) == 0 && lw_end_record(&st->dead) == 0)
-		return;
-	st->bad_unsaved++;
+	return dl_bad(&st->dl, source, l, reason, "%s: %s", what, detail);
 }
 
 static char *
@@ -147,8 +128,9 @@ add_fixed_headers(const struct options *o, rd_kafka_headers_t *h)
 }
 
 static int
-bad_message(struct msg *m, const char *why, const char *detail)
+bad_message(struct msg *m, const char *reason, const char *why, const char *detail)
 {
+	m->reason = reason;
 	m->why = why;
 	m->why_arg = detail;
 	return -1;
@@ -161,7 +143,7 @@ key_from_field(struct state *st, const struct keyscan *k, struct msg *m)
 	const struct options *o = st->opt;
 
 	if (k->rc < 0)
-		return bad_message(m, "not JSON", k->err.reason);
+		return bad_message(m, "not_json", "not JSON", k->err.reason);
 	switch (k->v.type) {
 	case JT_STRING:
 		m->key = scratch(st, k->v.len);
@@ -175,9 +157,9 @@ key_from_field(struct state *st, const struct keyscan *k, struct msg *m)
 	case JT_NULL:
 		if (o->missing_key_null)
 			return 0;
-		return bad_message(m, "no key field", o->key_field);
+		return bad_message(m, "missing_key", "no key field", o->key_field);
 	default:
-		return bad_message(m, "key field is not a string or a number", o->key_field);
+		return bad_message(m, "bad_key", "key field is not a string or a number", o->key_field);
 	}
 }
 
@@ -196,16 +178,16 @@ from_envelope(struct state *st, const struct line *l, struct msg *m)
 	if (env_parse(&st->env, l->data, l->len, &e) < 0) {
 		if (!st->env.kind)
 			diag_exit(EX_OSERR, "out of memory");
-		return bad_message(m, strcmp(st->env.kind, "not_json") == 0 ? "not JSON" : "not an envelope",
-		    st->env.why);
+		return bad_message(m, st->env.kind, strcmp(st->env.kind, "not_json") == 0 ? "not JSON" :
+		    "not an envelope", st->env.why);
 	}
 	if (!o->topic) {
 		if (!e.topic)
-			return bad_message(m, "not an envelope", "no topic (give -t)");
+			return bad_message(m, "not_envelope", "not an envelope", "no topic (give -t)");
 		if (kconf_topic_check(e.topic, e.topic_len, why, sizeof(why)) < 0) {
 			snprintf(st->why, sizeof(st->why), "topic '%.40s%s' is not a Kafka topic name: it %s", e.topic,
 			    e.topic_len > 40 ? "..." : "", why);
-			return bad_message(m, "not an envelope", st->why);
+			return bad_message(m, "not_envelope", "not an envelope", st->why);
 		}
 		m->topic = e.topic;
 	}
@@ -283,7 +265,7 @@ produce(struct state *st, struct msg *m, void *opaque)
 	}
 }
 
-/* One input line. Returns -1 when reading should stop (--strict). */
+/* One input line. Returns -1 when reading should stop (--strict, or --errors failed). */
 static int
 publish_line(struct state *st, const char *source, size_t src_index, const struct keyscan *k)
 {
@@ -299,14 +281,12 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 		char why[96];
 
 		snprintf(why, sizeof(why), "%zu bytes, over message.max.bytes (%zu)", l->len, st->message_max);
-		bad_line(st, source, l, "line too long", why);
-		return o->strict ? -1 : 0;
+		return bad_line(st, source, l, "too_long", "line too long", why);
 	}
 	if (make_message(st, k, &m) < 0) {
 		if (m.headers)
 			rd_kafka_headers_destroy(m.headers);
-		bad_line(st, source, l, m.why, m.why_arg);
-		return o->strict ? -1 : 0;
+		return bad_line(st, source, l, m.reason, m.why, m.why_arg);
 	}
 	m.headers = add_fixed_headers(o, m.headers);
 	if (o->envelope || st->frontier) {
@@ -323,8 +303,8 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 			free(c);
 			if (m.headers)
 				rd_kafka_headers_destroy(m.headers);
-			bad_line(st, source, l, "not an envelope", "--source-offsets needs topic, partition and offset");
-			return o->strict ? -1 : 0;
+			return bad_line(st, source, l, "not_envelope", "not an envelope",
+			    "--source-offsets needs topic, partition and offset");
 		}
 		opaque = c;
 	} else {
@@ -347,8 +327,7 @@ publish_line(struct state *st, const char *source, size_t src_index, const struc
 		free(c);
 		if (m.headers)
 			rd_kafka_headers_destroy(m.headers);
-		bad_line(st, source, l, "cannot produce", rd_kafka_err2str(err));
-		return o->strict ? -1 : 0;
+		return bad_line(st, source, l, "produce_error", "cannot produce", rd_kafka_err2str(err));
 	}
 	st->produced++;
 	rd_kafka_poll(st->rk, 0);
@@ -428,7 +407,7 @@ publish_lines(struct state *st, struct lreader *r, size_t src_index)
 	enum lr_status s;
 
 	/* After a stop request the reader still hands out what it holds. */
-	while (!st->fatal) {
+	while (!st->fatal && !dl_failed(&st->dl)) {
 		if (o->count && st->produced >= o->count) {
 			if (!st->batch.pending)
 				break;
@@ -459,17 +438,14 @@ publish_lines(struct state *st, struct lreader *r, size_t src_index)
 			return -1;
 		}
 		if (s == LR_CUT) {
-			bad_line(st, source, &l, "cut short", "the stop came before its delimiter");
+			bad_line(st, source, &l, "cut", "cut short", "the stop came before its delimiter");
 			break;
 		}
 		if (s == LR_TOOLONG) {
 			metric_inc(st->m_in);
 			metric_add(st->m_bytes_in, l.len + 1);
-			st->bad++;
-			count_bad("too_long");
-			st->bad_unsaved++;
-			diag_badline(source, l.no, "line of %zu bytes is longer than kpub reads; skipped", l.len);
-			if (o->strict)
+			if (dl_bad(&st->dl, source, &(struct line){ NULL, 0, l.no }, "too_long",
+			    "line of %zu bytes is longer than kpub reads; skipped", l.len) < 0)
 				return -1;
 		}
 	}
