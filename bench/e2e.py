@@ -13,8 +13,9 @@ report of one pipeline's run. Standard library only.
                                        reached EXPECT i's (less K), writes
                                        DONE.i: the timestamp (ms) of the
                                        aggregate record that got there last
-  e2e.py usage PID                     "CPU_SECONDS PEAK_RSS_KB PID..." of the
-                                       process tree under PID, shells left out
+  e2e.py usage [--detail] PID          "CPU_SECONDS PEAK_RSS_KB PID..." of the
+                                       process tree under PID, shells left out;
+                                       --detail: "NAME:CPUs:RSSMB" of each
   e2e.py report NAME AGGS.ndjson STEADY.ndjson BACKLOG.json FINAL.json
                                        latency and exactness, one JSON line
 
@@ -108,7 +109,7 @@ def watch(out, done, stages, slack=0):
 SHELLS = {"sh", "dash", "bash"}
 
 
-def usage(root):
+def usage(root, detail=False):
     parent, comm = {}, {}
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -141,10 +142,15 @@ def usage(root):
                 hwm = [l for l in f if l.startswith("VmHWM:")]
         except OSError:
             continue
-        cpu += (int(fields[11]) + int(fields[12])) / hz    # utime + stime
-        rss += int(hwm[0].split()[1]) if hwm else 0
-        pids.append(str(p))
-    print("%.2f %d %s" % (cpu, rss, " ".join(pids)))
+        c = (int(fields[11]) + int(fields[12])) / hz    # utime + stime
+        r = int(hwm[0].split()[1]) if hwm else 0
+        cpu += c
+        rss += r
+        pids.append("%s:%.2fs:%dMB" % (comm[p], c, r // 1024) if detail else str(p))
+    if detail:
+        print(" ".join(pids))
+    else:
+        print("%.2f %d %s" % (cpu, rss, " ".join(pids)))
 
 
 def nearest_rank(sorted_values, q):
@@ -232,6 +238,8 @@ def main():
         watch(args[0], args[1], args[2:])
     elif cmd == "usage" and len(args) == 1:
         usage(int(args[0]))
+    elif cmd == "usage" and len(args) == 2 and args[0] == "--detail":
+        usage(int(args[1]), True)
     elif cmd == "report" and len(args) == 5:
         report(*args)
     else:

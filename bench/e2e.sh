@@ -36,13 +36,15 @@
 #
 # Usage: bench/e2e.sh [--engine kafka|kbroker] [-n N] [-s SEED] [--rate N]
 #                     [--duration SECONDS] [--only NAME,...]
-#   (BUILD=dir with src/ programs; PYTHON=interpreter)
+#   (BUILD=dir with src/ programs; PYTHON=interpreter; LOGS=dir to keep
+#    each pipeline's messages and the raw results there)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$here/..
 build=${BUILD:-$top/_build/plain}
 python=${PYTHON:-/usr/bin/python3}
+keep=${LOGS:-}
 engine=kafka
 count=
 seed=1
@@ -102,6 +104,14 @@ cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	[ "$engine" = kafka ] && [ -d "$tmp/kafka" ] && "$top/scripts/kafka" stop --dir "$tmp/kafka" >/dev/null 2>&1
+	if [ -n "$keep" ]; then
+		mkdir -p "$keep"
+		for d in "$tmp"/*/; do
+			[ -e "$d/log" ] && cp "$d/log" "$keep/$(basename "$d").log"
+		done
+		cp "$tmp/results" "$keep/" 2>/dev/null || true
+		[ ! -e "$tmp/kafka.log" ] || cp "$tmp/kafka.log" "$keep/"
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -304,6 +314,7 @@ for line in sys.stdin:
 	fi
 	set -- $("$python" "$here/e2e.py" usage "$pipeline_pid")
 	cpu1=$1 rss1=$2
+	"$python" "$here/e2e.py" usage --detail "$pipeline_pid" > "$dir/processes"
 	t1=$(cat "$dir/done.1")
 	first=$(head -n 1 "$dir/aggs.ndjson" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["timestamp"])')
 	say "$name: backlog in $((t1 - t0)) ms; now $rate records/s for $duration s"
@@ -329,9 +340,10 @@ r = json.load(sys.stdin)
 a = sys.argv[1:]
 r.update(backlog_ms=int(a[0]), startup_ms=int(a[1]), cpu_s=float(a[2]), rss_kb=int(a[3]),
          steady_cpu_pct=round(100 * (float(a[4]) - float(a[2])) / (float(a[6]) - float(a[5])), 1),
-         peak_rss_kb=int(a[7]), drained=a[8])
+         peak_rss_kb=int(a[7]), drained=a[8], processes=a[9])
 print(json.dumps(r))
-' "$((t1 - t0))" "$((first - t0))" "$cpu1" "$rss1" "$cpu2" "$ts0" "$ts1" "$rss2" "$drained" >> "$tmp/results"
+' "$((t1 - t0))" "$((first - t0))" "$cpu1" "$rss1" "$cpu2" "$ts0" "$ts1" "$rss2" "$drained" \
+		"$(cat "$dir/processes")" >> "$tmp/results"
 	tail -n 1 "$tmp/results" >&2
 done
 
