@@ -229,6 +229,7 @@ start_pipeline() {
 DRAIN_WAIT=20
 stop_tree() {
 	root=$1 how=${2:-}
+	# shellcheck disable=SC2046  # a list of PIDs, split on purpose
 	set -- $("$python" "$here/e2e.py" usage "$root" | cut -d' ' -f3-) "$root"
 	if [ "$how" = drain ]; then
 		kill "$root" 2>/dev/null || true
@@ -312,6 +313,7 @@ for line in sys.stdin:
 		wait "$watch_pid" "$keep_pid" 2>/dev/null || true
 		continue
 	fi
+	# shellcheck disable=SC2046  # CPU, RSS and PIDs, split on purpose
 	set -- $("$python" "$here/e2e.py" usage "$pipeline_pid")
 	cpu1=$1 rss1=$2
 	"$python" "$here/e2e.py" usage --detail "$pipeline_pid" > "$dir/processes"
@@ -323,6 +325,7 @@ for line in sys.stdin:
 	txgen -s "$((seed + 1))" -r "$rate" -n "$steady_count" |
 		kpub -q -b "$brokers" -t "tx_$name" --key-field merchantId
 	ts1=$(date +%s.%N)
+	# shellcheck disable=SC2046  # CPU, RSS and PIDs, split on purpose
 	set -- $("$python" "$here/e2e.py" usage "$pipeline_pid")
 	cpu2=$1 rss2=$2
 	drained=yes
