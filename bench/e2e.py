@@ -132,7 +132,12 @@ def usage(root, detail=False):
     hz = os.sysconf("SC_CLK_TCK")
     cpu, rss, pids = 0.0, 0, []
     for p in tree:
-        if comm[p] in SHELLS:
+        # A subshell keeps the script's name as its comm: ask its binary.
+        try:
+            exe = os.path.basename(os.readlink("/proc/%d/exe" % p))
+        except OSError:
+            exe = comm[p]
+        if exe in SHELLS or comm[p] in SHELLS:
             continue
         try:
             with open("/proc/%d/stat" % p) as f:
