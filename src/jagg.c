@@ -244,6 +244,12 @@ register_metrics(struct run *R)
 	m->duplicates = metric_counter("txstream_jagg_duplicates_skipped_total",
 	    "Envelopes below the offsets already absorbed, skipped.");
 	m->groups = metric_gauge("txstream_jagg_groups", "Groups held in state (one per window and key).");
+	/* Every reason jagg(1) lists, at 0 from the start: a rate has a series before the first. */
+	static const char *const reasons[] = { "not_json", "not_object", "not_envelope", "value_not_object",
+	    "missing_field", "not_a_number", "out_of_range", "sum_overflow", "too_long", "cut" };
+	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+		metric_counter_label("txstream_jagg_bad_records_total", "Bad input lines, by reason.",
+		    "reason", reasons[i]);
 	m->trigger = metric_new(METRIC_HISTOGRAM, "txstream_jagg_trigger_duration_seconds",
 	    "Time to write one trigger's records.", NULL, metric_latency_buckets, metric_latency_nbuckets);
 	/* Without --window, 0 both: a dashboard's panel shows none, not no data. */

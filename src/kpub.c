@@ -348,6 +348,12 @@ register_metrics(struct state *st)
 	st->m_latency = metric_new(METRIC_HISTOGRAM, "txstream_kpub_delivery_latency_seconds",
 	    "Time from produce to delivery report.", NULL, metric_latency_buckets, metric_latency_nbuckets);
 	metrics_on_scrape(in_flight, st);
+	/* Every reason kpub(1) lists, at 0 from the start: a rate has a series before the first. */
+	static const char *const reasons[] = { "not_json", "missing_key", "bad_key", "not_envelope",
+	    "too_long", "produce_error", "cut" };
+	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+		metric_counter_label("txstream_kpub_bad_records_total", "Bad input lines, by reason.",
+		    "reason", reasons[i]);
 }
 
 static void

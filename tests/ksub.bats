@@ -5,7 +5,7 @@
 # matters (python3-kafka, kcat).
 
 # $stderr is set by bats' run --separate-stderr; $SESSION is split on purpose.
-# shellcheck disable=SC2154,SC2086
+# shellcheck disable=SC2154,SC2086,SC2030,SC2031
 
 load helpers
 
