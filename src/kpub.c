@@ -313,7 +313,13 @@ open_producer(struct state *st, struct kconf *k)
 	st->start_deadline = mono_now() + st->opt->connect_timeout;
 	if (kconf_reach(st->rk, st->opt->connect_timeout) < 0)
 		exit(EX_UNAVAILABLE);
-	if (st->opt->topic)
+	/*
+	 * With --create-topic, the topic is known to the client only once
+	 * created: a producer's metadata request for a topic it knows makes
+	 * a broker with auto.create.topics.enable create it, with the
+	 * cluster's default partitions, before the CreateTopics request.
+	 */
+	if (st->opt->topic && !st->opt->create_topic)
 		st->rkt = rd_kafka_topic_new(st->rk, st->opt->topic, NULL);
 	/*
 	 * librdkafka writes to this pipe when its main queue (delivery
@@ -437,8 +443,10 @@ main(int argc, char **argv)
 	}
 	if (metrics_serve_option(opt.metrics_addr) < 0)
 		exit(EX_CONFIG);
-	if (opt.create_topic)
+	if (opt.create_topic) {
 		create_topic(&st);
+		st.rkt = rd_kafka_topic_new(st.rk, opt.topic, NULL);
+	}
 	start_batching(&st);
 	if (!(st.gathered = malloc(GATHER_MAX * sizeof(*st.gathered))))
 		diag_exit(EX_OSERR, "out of memory");

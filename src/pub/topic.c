@@ -121,6 +121,25 @@ pause_ms(int ms)
 	nanosleep(&t, NULL);
 }
 
+/* -v: the topic was there already, with how many partitions. */
+static void
+say_exists(struct state *st)
+{
+	const char *name = st->opt->topic;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(st->rk, name, NULL);
+	const struct rd_kafka_metadata *md;
+
+	if (!rkt)
+		return;
+	if (rd_kafka_metadata(st->rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (md->topic_cnt == 1 && !md->topics[0].err)
+			diag_info("--create-topic: %s exists already, with %d partition%s", name,
+			    md->topics[0].partition_cnt, md->topics[0].partition_cnt == 1 ? "" : "s");
+		rd_kafka_metadata_destroy(md);
+	}
+	rd_kafka_topic_destroy(rkt);
+}
+
 /*
  * --create-topic, until kpub's start deadline (--timeout): created or
  * already there, kpub goes on; a cluster that cannot create topics or
@@ -149,6 +168,7 @@ create_topic(struct state *st)
 			    o->topic, o->partitions, o->replication);
 			return;
 		case EXISTS:
+			say_exists(st);
 			return;
 		case CANNOT:
 			diag_warn("--create-topic: the cluster cannot create topics (it names no controller); going on");
