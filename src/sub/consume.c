@@ -20,6 +20,7 @@
 
 #define POLL_MS 100			/* consumer poll; output is flushed when idle */
 #define DRAIN_QUERY_TIMEOUT_MS 2000	/* a partition's end, when a drain begins */
+#define DRAIN_QUERY_TRIES 3
 #define DRAIN_CHECK_EVERY 1024		/* messages between drain checks while busy */
 
 /* The message as one envelope line; its headers gathered in st->hdr. */
@@ -265,22 +266,39 @@ on_usr1(int sig)
 	drain_asked = 1;
 }
 
-/* The end each assigned partition has now: what a drain reads up to. */
+/*
+ * The end each assigned partition has now: what a drain reads up to.
+ * Asked of the leader a few times (a loaded broker may miss one
+ * deadline); failing that, the end the last fetch response carried,
+ * which is what the leader had then; failing that too, there is no end
+ * to reach and the drain goes on until a stop signal.
+ */
 static void
 drain_targets(struct state *st)
 {
 	for (size_t i = 0; i < st->nparts; i++) {
 		struct part *p = &st->parts[i];
+		rd_kafka_resp_err_t e;
+		int tries = 0;
 
 		if (!p->assigned)
 			continue;
-		if (rd_kafka_query_watermark_offsets(st->rk, p->topic, p->partition, &p->drain_low, &p->drain_to,
-		    DRAIN_QUERY_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			diag_warn("%s [%" PRId32 "]: cannot read its end; draining until it is reached", p->topic,
-			    p->partition);
-			p->drain_low = -1;
-			p->drain_to = INT64_MAX;
+		do
+			e = rd_kafka_query_watermark_offsets(st->rk, p->topic, p->partition, &p->drain_low,
+			    &p->drain_to, DRAIN_QUERY_TIMEOUT_MS);
+		while (e != RD_KAFKA_RESP_ERR_NO_ERROR && ++tries < DRAIN_QUERY_TRIES);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		if (rd_kafka_get_watermark_offsets(st->rk, p->topic, p->partition, &p->drain_low,
+		    &p->drain_to) == RD_KAFKA_RESP_ERR_NO_ERROR && p->drain_low >= 0 && p->drain_to >= p->drain_low) {
+			diag_warn("%s [%" PRId32 "]: cannot read its end (%s); draining to offset %" PRId64 ", the end "
+			    "its last fetch saw", p->topic, p->partition, rd_kafka_err2str(e), p->drain_to);
+			continue;
 		}
+		diag_warn("%s [%" PRId32 "]: cannot read its end (%s), and no fetch has seen it; reading on until "
+		    "a stop signal", p->topic, p->partition, rd_kafka_err2str(e));
+		p->drain_low = -1;
+		p->drain_to = INT64_MAX;
 	}
 	diag_info("draining: reading to the end of %zu partition%s, then stopping", st->nparts,
 	    st->nparts == 1 ? "" : "s");
