@@ -43,6 +43,13 @@ only_on() {
 	[ "$TXS_KAFKA" = "$1" ] || skip "${2:-needs $1}"
 }
 
+# engine_free: first in a test whose subject is the program's input,
+# options or files, not its traffic with a cluster: it runs on kbroker,
+# and the real cluster's pass skips it (it would run the same code again).
+engine_free() {
+	only_on kbroker "its subject is not the cluster: kbroker's pass runs it"
+}
+
 kafka() {
 	"$TXS_SRCDIR/scripts/kafka" "$@" --dir "$KAFKA_DIR"
 }
@@ -50,8 +57,20 @@ kafka() {
 # start_engine [scripts/kafka start args...]: in setup_file. On the real
 # engine, start this file's cluster; it is stopped by stop_engine in
 # teardown_file, and by scripts/kafka itself if this bats process dies.
+# Under make check-kafka (TXS_KAFKA_DIR set) the pass's cluster instead,
+# which must have been started with each -X setting asked for here;
+# nodes a file before this one left down or paused are brought back.
 start_engine() {
 	on_kafka || return 0
+	if [ -n "${TXS_KAFKA_DIR:-}" ]; then
+		KAFKA_DIR=$TXS_KAFKA_DIR
+		export KAFKA_DIR
+		shared_engine_has "$@" || return 1
+		KAFKA_CLUSTER=$(head -n 1 "$KAFKA_DIR/bootstrap") || return 1
+		export KAFKA_CLUSTER
+		heal_kafka
+		return
+	fi
 	KAFKA_DIR=$BATS_FILE_TMPDIR/kafka
 	export KAFKA_DIR
 	if ! "$TXS_SRCDIR/scripts/kafka" start --dir "$KAFKA_DIR" --owner "$BATS_ROOT_PID" "$@" \
@@ -63,9 +82,33 @@ start_engine() {
 	export KAFKA_CLUSTER
 }
 
+# shared_engine_has [-X PROPERTY=VALUE]...: every broker of the shared
+# cluster runs with those settings.
+shared_engine_has() {
+	local f
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-X)
+			for f in "$KAFKA_DIR"/kafka-*/server.properties; do
+				grep -qxF -- "$2" "$f" && continue
+				echo "the shared cluster in $KAFKA_DIR lacks $2 ($f): add it to KAFKA_ENGINE_SETTINGS in Makefile.am" >&2
+				return 1
+			done
+			shift 2
+			;;
+		*)
+			echo "start_engine $1: the shared cluster was started without it" >&2
+			return 1
+			;;
+		esac
+	done
+}
+
+# The file's own cluster stopped; the shared one is make check-kafka's.
 stop_engine() {
 	on_kafka || return 0
 	[ -n "${KAFKA_DIR:-}" ] || return 0
+	[ "$KAFKA_DIR" != "${TXS_KAFKA_DIR:-}" ] || return 0
 	"$TXS_SRCDIR/scripts/kafka" stop --dir "$KAFKA_DIR"
 }
 
@@ -126,7 +169,15 @@ start_kafka_topics() {
 # Every node of the file's cluster up again: resumed if paused,
 # restarted if killed.
 heal_kafka() {
-	local name state _
+	local name state f _
+	# Each node's PID file names a process that runs (state not T, Z or
+	# gone): nothing to heal, and no scripts/kafka status to wait for.
+	for f in "$KAFKA_DIR"/*/pid; do
+		read -r _ _ state _ 2>/dev/null < "/proc/$(cat "$f" 2>/dev/null)/stat" || state=gone
+		case $state in T | t | Z | X | gone) break ;; esac
+		state=
+	done
+	[ -n "$state" ] || return 0
 	# scripts/kafka status: NAME id ID ROLE STATE pid PID ...
 	while read -r name _ _ _ state _; do
 		case $state in
@@ -188,17 +239,19 @@ stop_broker() {
 	fi
 }
 
-# wait_until SECONDS COMMAND...: poll COMMAND every 0.2 s until it
-# succeeds; fail, naming it, after SECONDS.
+# wait_until SECONDS COMMAND...: run COMMAND every WAIT_POLL seconds
+# (0.1 by default) until it succeeds (status 0) or SECONDS have passed
+# (status 1, saying what it waited for). Synchronise on a condition with
+# it, never on a sleep.
 wait_until() {
-	local deadline=$(($(date +%s) + $1))
+	local deadline=$((${EPOCHREALTIME/./} / 1000 + ${1%.*} * 1000))
 	shift
 	until "$@"; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
+		if [ $((${EPOCHREALTIME/./} / 1000)) -ge "$deadline" ]; then
 			echo "timed out waiting for: $*" >&2
 			return 1
 		fi
-		sleep 0.2
+		sleep "${WAIT_POLL:-0.1}"
 	done
 }
 
@@ -219,17 +272,3 @@ stop_pids() {
 	done
 }
 
-# poll_until SECONDS COMMAND...: run COMMAND every 0.1 s until it
-# succeeds (status 0) or SECONDS have passed (status 1, saying what it
-# waited for). Synchronise on a condition with it, never on a sleep.
-poll_until() {
-	local deadline=$((${EPOCHREALTIME/./} / 1000 + ${1%.*} * 1000))
-	shift
-	until "$@"; do
-		if [ $((${EPOCHREALTIME/./} / 1000)) -ge "$deadline" ]; then
-			echo "timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}

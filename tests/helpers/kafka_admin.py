@@ -3,11 +3,12 @@
 written with python3-kafka (a client that is not txstream's and not
 librdkafka):
 
-  kafka_admin.py BROKERS reset [NAME:PARTITIONS[:REPLICAS]]...
+  kafka_admin.py BROKERS reset [NAME:PARTITIONS[:REPLICAS]]... [NAME=VALUE]...
       delete every topic but Kafka's own and every consumer group, wait
       until they are gone, then create the topics named (replication
-      factor 3 unless given, capped at the number of brokers) and wait
-      until every partition has a leader. What kbroker -T gives a test.
+      factor 3 unless given, capped at the number of brokers; each with
+      the topic configs NAME=VALUE) and wait until every partition has a
+      leader. What kbroker -T gives a test.
   kafka_admin.py BROKERS create TOPIC PARTITIONS [NAME=VALUE]...
       create one topic with topic configs (replication factor 3) and wait
       until every partition has a leader.
@@ -21,7 +22,7 @@ import json
 import sys
 import time
 
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError
 
@@ -39,28 +40,29 @@ def wait(what, cond):
     while not cond():
         if time.monotonic() > deadline:
             sys.exit(f"kafka_admin: timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def user_topics(a):
     return {t for t in a.list_topics() if not t.startswith("__")}
 
 
-def partitions(brokers, topic):
-    """Partition -> leader, from a fresh metadata request."""
-    c = KafkaConsumer(bootstrap_servers=brokers.split(","))
-    try:
-        c._client.cluster.request_update()
-        c._client.poll(future=c._client.cluster.request_update(), timeout_ms=5000)
-        md = c._client.cluster
-        parts = md.partitions_for_topic(topic) or set()
-        return {p: md.leader_for_partition(
-            __import__("kafka").TopicPartition(topic, p)) for p in parts}
-    finally:
-        c.close()
+def partitions(a, topic):
+    """Partition -> leader, from a metadata request of the admin client."""
+    md = a.describe_topics([topic])
+    if not md or md[0]["error_code"] != 0:
+        return {}
+    return {p["partition"]: p["leader"] for p in md[0]["partitions"]}
 
 
-def reset(brokers, specs):
+def has_leaders(a, topic, n):
+    p = partitions(a, topic)
+    return len(p) == n and all(l is not None and l >= 0 for l in p.values())
+
+
+def reset(brokers, args):
+    specs = [x for x in args if "=" not in x]
+    configs = dict(x.split("=", 1) for x in args if "=" in x)
     a = admin(brokers)
     groups = [g for g, _ in a.list_consumer_groups()]
     if groups:
@@ -77,13 +79,11 @@ def reset(brokers, specs):
     for spec in specs:
         f = spec.split(":")
         rf = min(int(f[2]) if len(f) > 2 else 3, nbrokers)
-        new.append(NewTopic(f[0], int(f[1]), rf))
+        new.append(NewTopic(f[0], int(f[1]), rf, topic_configs=configs))
     if new:
         a.create_topics(new, timeout_ms=30000)
         for t in new:
-            wait(f"leaders of {t.name}", lambda t=t: (
-                len(p := partitions(brokers, t.name)) == t.num_partitions
-                and all(l is not None and l >= 0 for l in p.values())))
+            wait(f"leaders of {t.name}", lambda t=t: has_leaders(a, t.name, t.num_partitions))
     a.close()
 
 
@@ -91,9 +91,7 @@ def create(brokers, topic, nparts, configs):
     a = admin(brokers)
     rf = min(3, len(a.describe_cluster()["brokers"]))
     a.create_topics([NewTopic(topic, nparts, rf, topic_configs=configs)], timeout_ms=30000)
-    wait(f"leaders of {topic}", lambda: (
-        len(p := partitions(brokers, topic)) == nparts
-        and all(l is not None and l >= 0 for l in p.values())))
+    wait(f"leaders of {topic}", lambda: has_leaders(a, topic, nparts))
     a.close()
 
 
@@ -125,7 +123,7 @@ def main():
     elif cmd == "describe" and len(args) == 1:
         describe(brokers, args[0])
     elif cmd == "leaders" and len(args) == 1:
-        for p, l in sorted(partitions(brokers, args[0]).items()):
+        for p, l in sorted(partitions(admin(brokers), args[0]).items()):
             print(p, l)
     else:
         sys.exit(__doc__)
