@@ -280,6 +280,7 @@ for i in range(7096):
 }
 
 @test "kpub: bad lines go to --errors with their line numbers, and it exits 0" {
+	engine_free
 	printf '{"userId":"u1"}\nnot json\n{"userId":"u2"} trailing\n{"nokey":1}\n\n{"userId":"u3"}\n' > in.ndjson
 	run --separate-stderr kpub -b "$BROKERS" -t one --key-field userId --errors dead.ndjson in.ndjson
 	assert_success
@@ -295,6 +296,7 @@ for i in range(7096):
 }
 
 @test "kpub: bad lines without --errors make the exit status 65" {
+	engine_free
 	printf '{"userId":"u1"}\nnot json\n{"userId":"u3"}\n' > in.ndjson
 	run kpub -b "$BROKERS" -t one --key-field userId in.ndjson
 	assert_equal "$status" 65
@@ -305,6 +307,7 @@ for i in range(7096):
 }
 
 @test "kpub: --strict stops at the first bad line with 65, after sending the lines before it" {
+	engine_free
 	printf '{"userId":"u1"}\nbad\n{"userId":"u3"}\n' > in.ndjson
 	run kpub -b "$BROKERS" -t one --key-field userId --strict --errors dead in.ndjson
 	assert_equal "$status" 65
@@ -334,7 +337,7 @@ for i in range(7096):
 	under_way() {
 		[ "$(wc -l < in.ndjson)" -ge 1200 ]
 	}
-	poll_until 10 under_way
+	wait_until 10 under_way
 	broker_control "down 1"
 	sleep 2
 	broker_control "up 1"
@@ -362,7 +365,7 @@ for i in range(7096):
 	delivered_some() {
 		[ "$(wc -l < delivered)" -gt 100 ]
 	}
-	poll_until 10 delivered_some
+	wait_until 10 delivered_some
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
@@ -384,26 +387,36 @@ for i in range(7096):
 	assert_success
 }
 
+# away N, back N: broker N stops answering, and answers again. kbroker
+# takes it down; on Kafka it is frozen (SIGSTOP), which a broker comes
+# back from at once, where a killed one takes seconds to start again.
+away() {
+	if on_kafka; then kafka pause "kafka-$1"; else broker_control "down $1"; fi
+}
+back() {
+	if on_kafka; then kafka resume "kafka-$1"; else broker_control "up $1"; fi
+}
+
 @test "kpub: undelivered messages go to --errors, or make the exit status 75" {
-	broker_control "down 1"
-	broker_control "down 2"
-	broker_control "down 3"
+	away 1
+	away 2
+	away 3
 	printf 'a\nb\n' > in.txt
 	run --separate-stderr kpub -b "$BROKERS" -t one --timeout 1s --flush-timeout 1s in.txt
 	# Unreachable at start: 69, before anything is read.
 	assert_equal "$status" 69
 	[[ $stderr == *"cannot reach the brokers"* ]]
-	broker_control "up 1"
-	broker_control "up 2"
-	broker_control "up 3"
+	back 1
+	back 2
+	back 3
 	run kpub -b "$BROKERS" -t one -c 1 <<< warmup
 	assert_success
 	# Now a partition that cannot take a message: on kbroker its leader
 	# goes away for good; on Kafka two of its three replicas do, so
 	# min.insync.replicas (2) cannot be met. Messages time out.
 	if on_kafka; then
-		broker_control "down 1"
-		broker_control "down 2"
+		away 1
+		away 2
 	else
 		broker_control "leader one 0 1"
 		broker_control "down 1"
@@ -466,6 +479,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: malformed envelopes are bad lines with a reason" {
+	engine_free
 	printf '%s\n' '{"partition":0,"value":1}' '[1]' '{"topic":"x","value":1,"value_text":"a"}' \
 		'{"topic":"x"}' '{"topic":"x","value_base64":"%%%"}' '{"topic":"x","value":1,"headers":{}}' > env.ndjson
 	run --separate-stderr kpub -b "$BROKERS" --envelope --errors dead env.ndjson
@@ -505,6 +519,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: no brokers named is a usage error naming -b, -F and KAFKA_BROKERS" {
+	engine_free
 	unset KAFKA_BROKERS
 	run kpub -t t <<< x
 	assert_equal "$status" 64
@@ -522,6 +537,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: bad options exit 64 with the usage" {
+	engine_free
 	for args in "-t" "-k a -K :" "--missing-key=null -t t" "-t t -D ab" "-t t -c 0" \
 		"-t t --flush-timeout x" "--envelope -p 1" "--bogus"; do
 		# shellcheck disable=SC2086
@@ -554,7 +570,7 @@ for line in sys.stdin:
 			sh -c "echo \$\$ > kpub.pid; exec kpub -b \"$1\" -t copy --key-field value.merchantId \
 				--source-offsets fwd.json"' _ "$BROKERS" "$TXS_SRCDIR" &
 		forwarder=$!
-		poll_until 30 saved_beyond "$before"
+		wait_until 30 saved_beyond "$before"
 		sleep "$delay"
 		kill -KILL "$(cat kpub.pid)"
 		# And the rest of the pipeline, by its parent's PID: a round that
@@ -580,6 +596,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: the --errors file is created 0600 under umask 000, and never through a symbolic link" {
+	engine_free
 	umask 000
 	run kpub -b "$BROKERS" -t t --key-field k --errors dead.ndjson <<< 'not json'
 	assert_equal "$(stat -c %a dead.ndjson)" 600
@@ -591,6 +608,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: an --errors file that cannot be written stops it at that line, with status 74" {
+	engine_free
 	printf '{"userId":"u1"}\nbad\n{"userId":"u3"}\n' > in.ndjson
 	run --separate-stderr kpub -b "$BROKERS" -t one --key-field userId --errors /dev/full in.ndjson
 	assert_failure 74
@@ -604,6 +622,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: an escaped lone surrogate in an envelope or a key is a bad line, not U+FFFD" {
+	engine_free
 	printf '%s\n' '{"value_text":"\ud800"}' '{"value_text":"\ufffd"}' '{"key":"\udc00","value":1}' > in
 	run --separate-stderr kpub -b "$BROKERS" -t one --envelope --errors dead.ndjson < in
 	assert_success
@@ -627,6 +646,7 @@ for line in sys.stdin:
 }
 
 @test "kpub: a topic name Kafka would refuse is refused with status 64, by name" {
+	engine_free
 	long=$(printf 'a%.0s' $(seq 250))
 	for t in '' . .. ../../etc 'a b' "$long"; do
 		run --separate-stderr kpub -b "$BROKERS" -t "$t" <<< 'x'
