@@ -7,22 +7,28 @@
 #
 # The configuration is the shipped one, derived by
 # tests/helpers/monitoring_config.py: targets rewritten to the local
-# ports, the scrape interval divided by SCRAPE_FACTOR (every 3 s, not
-# 15), and every other duration by FACTOR, so that the rules and routes
-# run on a clock FACTOR times faster (a `for: 5m` holds for 30 s, a [10m]
-# range covers 60 s). The pipeline's own intervals follow the same
-# clock: jagg checkpoints every 10 s / FACTOR. (Six JVMs share the two
-# cores: each JMX exporter scrape costs one tens of milliseconds of CPU,
-# hundreds before its JIT warms up, and scraped every 1.5 s they could
-# not keep up.)
+# ports, and every duration divided by FACTOR, so that the rules and
+# routes run on a clock FACTOR times faster (a `for: 5m` holds for 20 s,
+# a [10m] range covers 40 s), txstream's programs scraped every second
+# with it; the Kafka nodes are scraped every 3 s only (15 s divided by
+# SCRAPE_FACTOR): six JVMs share the two cores, each JMX exporter scrape
+# costs one tens of milliseconds of CPU, hundreds before its JIT warms
+# up, and scraped every second they could not keep up. The pipeline's
+# own intervals follow the rules' clock: jagg checkpoints every 10 s /
+# FACTOR. FACTOR is at most 15: an old checkpoint must be seen (60 s,
+# then its for: of 2 minutes, plus a scrape and two evaluations) within
+# the 5 minutes in which the rule still sees jagg's last reads.
 
 # Variables come from $MON/env, which the fixture writes and setup() reads.
 # shellcheck disable=SC2030,SC2031,SC2153,SC2154
 
 load helpers
 
-FACTOR=10
+FACTOR=15
 SCRAPE_FACTOR=5
+# Prometheus is asked every half second, not every tenth.
+# shellcheck disable=SC2034  # read by wait_until (helpers.bash)
+WAIT_POLL=0.5
 
 setup_file() {
 	[ "$TXS_KAFKA" = kafka ] || { echo "tests/monitoring-kafka.bats needs TXS_KAFKA=kafka (make check-kafka)" >&2; return 1; }
@@ -48,6 +54,14 @@ teardown_file() {
 		done < "$MON/pids"
 	fi
 	stop_engine
+}
+
+# A test that failed with a stage stopped leaves it stopped: resumed.
+teardown() {
+	local pid
+	while read -r pid; do
+		kill -CONT "$pid" 2>/dev/null || true
+	done < "$MON/pids"
 }
 
 setup() {
@@ -141,14 +155,17 @@ start_monitoring() {
 
 # The seed's producer (200 records a second, so that a stalled consumer's
 # lag grows past the alert's 1000 in seconds) and aggregator, as
-# scripts/pipeline runs them. jagg triggers every 50 ms: its updates
-# (three merchants) fill a pipe and its buffer in about 15 s once the
-# kpub after it stops reading.
+# scripts/pipeline runs them, over six merchants rather than the seed's
+# three: ksub hands records on in chunks (about two a second), jagg's
+# update after each names the merchants it changed, so its output grows
+# with their number, and six fill the pipe's 64 KB in about a minute once
+# the kpub after it stops reading (long after the no-aggregates alert
+# has fired; three took two). jagg then stops reading and checkpointing.
 start_pipeline() {
 	# shellcheck source=/dev/null
 	. "$MON/env"
 	mkfifo "$MON/produce" "$MON/consume" "$MON/aggregates"
-	bg TXGEN /dev/null "$MON/produce" txgen -r 200 --metrics-addr "127.0.0.1:$PORT_txgen"
+	bg TXGEN /dev/null "$MON/produce" txgen -r 200 --merchants 6 --metrics-addr "127.0.0.1:$PORT_txgen"
 	bg PKPUB "$MON/produce" - kpub -b "$BROKERS" -t financial_transactions --key-field userId \
 		--metrics-addr "127.0.0.1:$PORT_pkpub"
 	bg KSUB /dev/null "$MON/consume" ksub -b "$BROKERS" -t financial_transactions --envelope \
@@ -299,18 +316,19 @@ within() {
 }
 
 @test "monitoring on Kafka: the pipeline alerts fire when a stage stops, and resolve when it goes on" {
-	t0=$SECONDS
 	wait_until 90 all_up 'txstream-.*' 5
 	wait_until 120 quiet 'Txstream.*'
 
 	# The aggregator's kpub stops: its scrape fails, no aggregate reaches
 	# Kafka while jagg still reads; then jagg, its pipe full, stops
 	# reading and checkpointing, and ksub's lag grows with the producer.
+	t0=$SECONDS
 	kill -STOP "$AKPUB_PID"
 	fires TxstreamProgramDown 'job="txstream-aggregator",program="kpub"' 30
 	fires TxstreamNoAggregates 'job="txstream-aggregator"' 60
 	fires TxstreamCheckpointTooOld 'job="txstream-aggregator"' 90
 	fires TxstreamConsumerLagGrowing 'topic="financial_transactions"' 150
+	faulty=$((SECONDS - t0))
 	# Alertmanager routes them by severity to the receiver.
 	wait_until 30 delivered /txstream/critical firing TxstreamNoAggregates severity=critical environment=dev
 	wait_until 30 delivered /txstream/warning firing TxstreamCheckpointTooOld severity=warning
@@ -318,18 +336,21 @@ within() {
 	wait_until 120 quiet 'Txstream.*'
 
 	# txgen stops: the producer's kpub, still up, delivers nothing.
+	t0=$SECONDS
 	kill -STOP "$TXGEN_PID"
 	fires TxstreamProducerStalled 'job="txstream-producer",program="kpub"' 60
 	kill -CONT "$TXGEN_PID"
+	# How long stages were stopped before their alerts fired: the length
+	# of the healthy run that follows.
+	echo $((faulty + SECONDS - t0)) > "$BATS_FILE_TMPDIR/fault_seconds"
 	wait_until 90 quiet 'Txstream.*'
-	echo $((SECONDS - t0)) > "$BATS_FILE_TMPDIR/fault_seconds"
 	# The resolutions reach the receiver too (at the next group interval).
 	wait_until 60 delivered /txstream/critical resolved TxstreamNoAggregates
 	wait_until 60 delivered /txstream/warning resolved TxstreamCheckpointTooOld
 }
 
-@test "monitoring on Kafka: a healthy pipeline as long as the last test raises no pipeline alert" {
-	length=$(cat "$BATS_FILE_TMPDIR/fault_seconds" 2>/dev/null || echo 180)
+@test "monitoring on Kafka: a healthy pipeline, as long as the stages of the last test were stopped, raises no pipeline alert" {
+	length=$(cat "$BATS_FILE_TMPDIR/fault_seconds" 2>/dev/null || echo 120)
 	wait_until 120 quiet 'Txstream.*'
 	before=$(value 'sum(txstream_jagg_records_in_total)')
 	# The run itself (not a synchronisation): then every evaluation of the

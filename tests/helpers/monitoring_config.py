@@ -7,9 +7,11 @@ usage: monitoring_config.py TOP OUT FACTOR SCRAPE_FACTOR TARGETS WEBHOOK
 TOP      the source tree (monitoring/ in it is read, never written)
 OUT      the directory to write prometheus.yml, rules/ and alertmanager.yml in
 FACTOR   how many times faster the test's clock runs (an integer)
-SCRAPE_FACTOR  how many times more often Prometheus scrapes (an integer,
-         at most FACTOR: a JVM's JMX exporter scrape costs it tens of
-         milliseconds of CPU, six of them share two cores with the rest)
+SCRAPE_FACTOR  how many times more often Prometheus scrapes the Kafka
+         nodes (an integer, at most FACTOR: a JVM's JMX exporter scrape
+         costs it tens of milliseconds of CPU, six of them share two cores
+         with the rest); txstream's own jobs (txstream-*), whose scrape
+         costs microseconds, are scraped FACTOR times as often
 TARGETS  a JSON object from each shipped target ("kafka-1:7071") to the
          address that serves it here ("127.0.0.1:20311"); every shipped
          target must be in it
@@ -19,7 +21,9 @@ What changes, and nothing else:
 - every target and the Alertmanager address, to the local ones;
 - the scrape interval divided by SCRAPE_FACTOR, and scrape_timeout, which
   the shipped file leaves at Prometheus's 10 s default and Prometheus
-  wants no longer than the interval, made the scaled interval;
+  wants no longer than the interval, made the scaled interval; for the
+  txstream-* jobs both divided by FACTOR instead (an alert on their
+  series then waits on scrapes no more than on the scaled rules);
 - every other duration, divided by FACTOR: the evaluation interval, each
   rule's `for:`, the range of each range selector in an expression,
   the one threshold in seconds (a *_seconds metric compared with a
@@ -27,7 +31,7 @@ What changes, and nothing else:
   repeat_interval and resolve_timeout;
 - each webhook receiver's URL: same path, the test's host and port.
 
-Prints one line: the scaled scrape interval in seconds.
+Prints one line: the Kafka nodes' scaled scrape interval in seconds.
 """
 
 import json
@@ -89,7 +93,8 @@ def main():
     g = prom["global"]
     if "scrape_timeout" in g:
         sys.exit("monitoring_config: the shipped scrape_timeout is not scaled yet")
-    g["scrape_interval"] = scaled(g["scrape_interval"], scrape_factor)
+    shipped_interval = g["scrape_interval"]
+    g["scrape_interval"] = scaled(shipped_interval, scrape_factor)
     g["scrape_timeout"] = g["scrape_interval"]
     g["evaluation_interval"] = scaled(g["evaluation_interval"], factor)
     for am in prom["alerting"]["alertmanagers"]:
@@ -100,6 +105,8 @@ def main():
             sys.exit("monitoring_config: job %s has settings this script does not scale" % job["job_name"])
         for sc in job["static_configs"]:
             sc["targets"] = [local(t) for t in sc["targets"]]
+        if job["job_name"].startswith("txstream-"):
+            job["scrape_interval"] = job["scrape_timeout"] = scaled(shipped_interval, factor)
     for f in prom["rule_files"]:
         rules = yaml.safe_load(open(os.path.join(src, "prometheus", f)))
         for group in rules["groups"]:
