@@ -264,7 +264,7 @@ EOF
 	rows() {
 		[ "$(wc -l < out)" -ge "$1" ]
 	}
-	poll_until 5 rows 3
+	wait_until 5 rows 3
 	assert_equal "$(tail -1 out)" "a…  22"
 	exec {FEED_FD}>&-
 	FEED_FD=

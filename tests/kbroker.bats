@@ -182,7 +182,7 @@ p.flush()' "$BROKERS"
 	answered() {
 		[ "$(grep -c '^ok$' "$BATS_TEST_TMPDIR/kbroker.out")" -ge 2 ]
 	}
-	poll_until 10 answered
+	wait_until 10 answered
 	kill -0 "$KBROKER_PID"
 	exec {KBROKER_CONTROL_FD}> "$BATS_TEST_TMPDIR/kbroker.control"
 	run broker_control "down 1"
@@ -215,9 +215,8 @@ print(c.beginning_offsets([tp])[tp], c.end_offsets([tp])[tp])' "$BROKERS"
 	start_broker -T t:2
 	broker_control "down 1"
 	broker_control "leader t 0 1"
-	start=$(now_ms)
+	# stop_broker fails when kbroker is still there 10 s after SIGTERM.
 	stop_broker
-	[ $(( $(now_ms) - start )) -lt 6000 ]
 }
 
 @test "kbroker: bad options exit 64 with the usage" {

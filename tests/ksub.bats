@@ -141,9 +141,9 @@ EOF
 		echo probe >> probes.sent
 		grep -q '^probe$' end.out
 	}
-	poll_until 30 probe
+	wait_until 30 probe
 	printf 'new1\nnew2\n' | kcat -P -b "$BROKERS" -t t
-	poll_until 30 grep -q '^new2$' end.out
+	wait_until 30 grep -q '^new2$' end.out
 	kill "$pid"
 	wait "$pid" || true
 	# Probes, then the two new lines; none of the 100 before the start.
@@ -302,7 +302,7 @@ print(len(first), len(second), len(twice))'
 		ksub -b "$BROKERS" -G g $SESSION -t t > pipe &
 		consumer=$!
 		PIDS+=("$reader" "$consumer")
-		poll_until 20 grown $((before + 1000)) || true
+		wait_until 20 grown $((before + 1000)) || true
 		kill -KILL "$consumer"
 		wait "$consumer" || true
 		wait "$reader" || true
@@ -484,7 +484,7 @@ small_retained() {
 	ksub -b "$BROKERS" -t t > out 2> err &
 	pid=$!
 	# Reading, so its handler for SIGUSR1 is in place.
-	poll_until 30 test -s out
+	wait_until 30 test -s out
 	kpub -b "$BROKERS" -t t --key-field userId < second
 	kill -USR1 "$pid"
 	rc=0
@@ -501,7 +501,7 @@ small_retained() {
 	at_end() {
 		[ "$(wc -l < one)" -eq "$n" ]
 	}
-	poll_until 30 at_end
+	wait_until 30 at_end
 	kill -USR1 "$pid"
 	rc=0
 	wait "$pid" || rc=$?

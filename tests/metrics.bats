@@ -277,7 +277,7 @@ print("\n".join(lines))
 	port=$(free_port)
 	$PY -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open("listening", "w").close(); time.sleep(30)' "$port" &
 	PIDS+=($!)
-	poll_until 10 test -e listening
+	wait_until 10 test -e listening
 	run --separate-stderr jagg --metrics-addr "127.0.0.1:$port" count <<< '{}'
 	assert_failure 78
 	[[ "$stderr" == *"--metrics-addr 127.0.0.1:$port: cannot listen there"* ]]

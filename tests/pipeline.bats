@@ -212,7 +212,7 @@ fi
 	flowing() {
 		[ -n "$(ksub -q -b "$BROKERS" -t transaction_aggregates -e -c 1)" ]
 	}
-	poll_until 30 flowing
+	wait_until 30 flowing
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
