@@ -45,7 +45,7 @@ produce_kinds() {
 	$PY -c '
 import sys
 from kafka import KafkaProducer
-p = KafkaProducer(bootstrap_servers=sys.argv[1].split(","))
+p = KafkaProducer(bootstrap_servers=sys.argv[1].split(","), acks="all")
 t = sys.argv[2]
 def send(**kw):
     p.send(t, partition=0, **kw).get(timeout=10)
