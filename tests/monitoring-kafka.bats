@@ -295,6 +295,8 @@ none_missing() {
 	# and by the seed's name, Kafka's own one-minute rate.
 	settles 30 'sum(rate(kafka_server_brokertopicmetrics_messagesin_total{topic="financial_transactions"}[10s])) > bool 0' 1
 	settles 60 'sum(kafka_server_brokertopicmetrics_messagesinpersec{topic="financial_transactions"}) > bool 0' 1
+	# The aggregates flow: every stage has had records through it.
+	settles 30 'sum(txstream_kpub_records_out_total{job="txstream-aggregator"}) > bool 0' 1
 	# Every name is in some scrape, once every program and node has
 	# served each of its series (some only after their first event).
 	"$TXS_SRCDIR/tests/helpers/metric_names.py" "$TXS_SRCDIR" > used
