@@ -172,6 +172,41 @@ p.flush()' "$BROKERS"
 	assert_output --partial 'Not enough in-sync replicas'
 }
 
+@test "kbroker: a Produce request whose answer comes too late is written again by the retry" {
+	# librdkafka's mock checks an idempotent producer's sequence numbers
+	# only when it is transactional (kbroker(1), CAVEATS); Kafka would
+	# write the retry once.
+	start_broker -T t:1
+	broker_control "leader t 0 1"
+	txgen -s 5 -r 500 -n 3000 | tee in.ndjson |
+		kpub -v -b "$BROKERS" -t t --key-field userId -X socket.timeout.ms=1000 2> kpub.err &
+	p1=$!
+	under_way() {
+		[ "$(wc -l < in.ndjson)" -ge 500 ]
+	}
+	wait_until 10 under_way
+	# Answers held 3 s, past kpub's 1 s: requests time out after they
+	# were written, and the producer sends them again once answers are
+	# prompt.
+	broker_control "rtt 1 3000"
+	timed_out() {
+		grep -q 'Timed out ProduceRequest in flight' kpub.err
+	}
+	wait_until 20 timed_out
+	broker_control "rtt 1 0"
+	wait "$p1"
+	p1=
+	grep -q '^kpub: 3000 produced, 3000 delivered, 0 failed, 0 bad$' kpub.err
+	dump t 3000 30 > got.ndjson
+	[ "$(wc -l < got.ndjson)" -gt 3000 ]
+	run diff <(jq -r .transactionId in.ndjson | sort) \
+		<(jq -r '.v | @base64d | fromjson | .transactionId' got.ndjson | sort -u)
+	assert_success
+	run "$TXS_SRCDIR/tests/helpers/retried_runs.py" got.ndjson
+	assert_success
+	assert_output --regexp '^[1-9][0-9]* repeated, in [1-9][0-9]* runs$'
+}
+
 @test "kbroker: a writer that closes the control FIFO does not stop it" {
 	start_broker -T t:1
 	exec {KBROKER_CONTROL_FD}>&-

@@ -329,7 +329,7 @@ for i in range(7096):
 	assert_output "$(printf 'small\nafter')"
 }
 
-@test "kpub: a broker down for 2 s mid-stream loses nothing and doubles nothing" {
+@test "kpub: a broker down for 2 s mid-stream loses nothing; Kafka doubles nothing, kbroker only a request the outage cut" {
 	# txgen paces the stream (4 s at 3000/s), so the outage falls mid-stream.
 	txgen -s 4 -r 3000 -n 12000 | tee in.ndjson | kpub -v -b "$BROKERS" -t t --key-field userId 2> kpub.err &
 	pid=$!
@@ -349,10 +349,22 @@ for i in range(7096):
 	# Said before the checks, so a failure shows what came back.
 	echo "read $(wc -l < got.ids), $(uniq -d got.ids | wc -l) twice; kpub said:"
 	cat kpub.err
-	[ "$(wc -l < got.ndjson)" -eq 12000 ]
-	[ "$(uniq -d got.ids | wc -l)" -eq 0 ]
-	run diff <(jq -r .transactionId in.ndjson | sort) got.ids
+	# kpub handed each line to librdkafka once, and had each delivered once.
+	grep -q '^kpub: 12000 produced, 12000 delivered, 0 failed, 0 bad$' kpub.err
+	run diff <(jq -r .transactionId in.ndjson | sort) <(sort -u got.ids)
 	assert_success
+	if on_kafka; then
+		# The broker checks the idempotent producer's sequence numbers.
+		[ "$(wc -l < got.ndjson)" -eq 12000 ]
+		[ "$(uniq -d got.ids | wc -l)" -eq 0 ]
+	else
+		# kbroker (librdkafka's mock) checks them only for a transactional
+		# producer: a request it wrote whose answer the outage cut is
+		# retried and written again, directly after itself (kbroker(1)).
+		# Nothing else may come twice.
+		run "$TXS_SRCDIR/tests/helpers/retried_runs.py" got.ndjson
+		assert_success
+	fi
 }
 
 @test "kpub: SIGTERM mid-stream delivers every line already read, then exits 0" {
