@@ -185,7 +185,7 @@ each_holds_two() {
 	start_broker -T g:6
 	# Members commit what they wrote every second; a killed member's
 	# partitions go to the others after its 6 s session.
-	group=(-G three -X session.timeout.ms=6000 -X auto.commit.interval.ms=1000 -t g --envelope -v)
+	group=(-G three -X session.timeout.ms=6000 -X heartbeat.interval.ms=2000 -X auto.commit.interval.ms=1000 -t g --envelope -v)
 	for m in 1 2 3; do
 		ksub -b "$BROKERS" "${group[@]}" > "m$m.out" 2> "m$m.err" &
 		PIDS+=("$!")
