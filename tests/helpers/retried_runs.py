@@ -41,7 +41,7 @@ def main():
             # or several times, each copy directly after the last.
             n = i - first[body]
             j = i
-            while j < len(log) and log[j][1:] in first and log[j][1:] == log[j - n][1:]:
+            while j < len(log) and log[j][1:] == log[j - n][1:]:
                 j += 1
             gapless = all(log[k][0] == log[k - 1][0] + 1 for k in range(i - n + 1, j))
             if j > i and (j - i) % n == 0 and gapless:
